@@ -1,0 +1,1 @@
+//! Renders pgBackRest's configuration, the bootstrap and backup scripts and the schedule.

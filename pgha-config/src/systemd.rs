@@ -1,0 +1,1 @@
+//! systemd units, rendered from a [`crate::host::Service`].
