@@ -24,6 +24,7 @@ pub mod lint;
 pub mod patroni;
 pub mod pgbackrest;
 pub mod platform;
+pub mod schedule;
 pub mod secret;
 pub mod systemd;
 pub mod validate;
