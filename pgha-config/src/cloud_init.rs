@@ -1,2 +1,165 @@
 //! cloud-init: one `#cloud-config` per host that writes its files, creates its accounts and
 //! directories and starts its services in order.
+//!
+//! What happens on first boot, in cloud-init's module order:
+//!
+//! 1. `users` (init stage): the plan's service accounts, as system accounts, next to the image's
+//!    `default` user (kept, so the operator can still log in).
+//! 2. `packages` (final stage), with `package_update: true` so the package indexes are current.
+//! 3. `write_files` with `defer: true` (final stage, after packages): every file is written after
+//!    the packages are installed and the accounts exist. Non-deferred files would be written
+//!    *before* `users` runs, so a file owned by `etcd` or `postgres` could not get its owner; and
+//!    a package that starts its service on installation (Debian's `etcd-server`) must not find a
+//!    half-written configuration of ours (our unit without its environment file yet).
+//! 4. `runcmd` (run at the end of the final stage): directories with owner and mode
+//!    (`install -d`, which also fixes directories a package or `write_files` already created),
+//!    the plan's prepare commands, `systemctl daemon-reload`, then for each service in order
+//!    `systemctl enable` and `systemctl restart`. `restart` rather than `enable --now`: a package
+//!    may already have started the service with its own default configuration, and `--now` would
+//!    leave that instance running. A `Type=notify` service (etcd) is restarted with `--no-block`:
+//!    a new etcd member reports ready only once a quorum of members is up, and the other hosts
+//!    may still be booting.
+//!
+//! File contents are written as plain YAML strings, not base64: the serializer quotes or
+//! block-formats each string so it reads back byte for byte (the tests parse the document back
+//! with serde_norway and with PyYAML, which cloud-init uses), and the plan output stays readable.
+//! The seed's documents stay far below OCI's 32,000-byte `user_data` limit after base64 (the
+//! test suite measures them), so no gzip is needed.
+
+use serde::Serialize;
+
+use crate::host::HostPlan;
+
+/// The first line every cloud-config document must start with.
+pub const HEADER: &str = "#cloud-config\n";
+
+/// OCI's limit on `metadata.user_data`, in bytes, after base64 encoding.
+pub const OCI_USER_DATA_LIMIT: usize = 32_000;
+
+#[derive(Serialize)]
+struct CloudConfig {
+    users: Vec<UserEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package_update: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    packages: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    write_files: Vec<WriteFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    runcmd: Vec<Vec<String>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum UserEntry {
+    /// The literal `default`: the image's default user.
+    Default(&'static str),
+    Account(Account),
+}
+
+#[derive(Serialize)]
+struct Account {
+    name: String,
+    system: bool,
+    homedir: String,
+    /// The home is created by `runcmd` with the owner and mode the plan wants (etcd's data
+    /// directory must be 0700), not by `useradd -m` from /etc/skel.
+    no_create_home: bool,
+    shell: String,
+    lock_passwd: bool,
+}
+
+#[derive(Serialize)]
+struct WriteFile {
+    path: String,
+    content: String,
+    owner: String,
+    permissions: String,
+    defer: bool,
+}
+
+/// The `#cloud-config` document of one host.
+pub fn render(plan: &HostPlan) -> String {
+    let mut users = vec![UserEntry::Default("default")];
+    users.extend(plan.users.iter().map(|u| {
+        UserEntry::Account(Account {
+            name: u.name.clone(),
+            system: true,
+            homedir: u.home.clone(),
+            no_create_home: true,
+            shell: u.shell.clone(),
+            lock_passwd: true,
+        })
+    }));
+
+    let write_files = plan
+        .files
+        .iter()
+        .map(|f| WriteFile {
+            path: f.path.clone(),
+            content: f.content.clone(),
+            owner: format!("{}:{}", f.owner, f.group),
+            permissions: f.mode_string(),
+            defer: true,
+        })
+        .collect();
+
+    let config = CloudConfig {
+        users,
+        package_update: (!plan.packages.is_empty()).then_some(true),
+        packages: plan.packages.clone(),
+        write_files,
+        runcmd: runcmd(plan),
+    };
+    // Serialising plain strings, booleans and lists cannot fail.
+    let body = serde_norway::to_string(&config).unwrap_or_default();
+    format!("{HEADER}{body}")
+}
+
+/// The commands `runcmd` runs, in order, as argument vectors (cloud-init quotes each word).
+pub fn runcmd(plan: &HostPlan) -> Vec<Vec<String>> {
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    for d in &plan.directories {
+        cmds.push(
+            [
+                "install",
+                "-d",
+                "-o",
+                &d.owner,
+                "-g",
+                &d.group,
+                "-m",
+                &format!("{:04o}", d.mode),
+                &d.path,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        );
+    }
+    cmds.extend(plan.prepare_commands.iter().cloned());
+    if !plan.services.is_empty() {
+        cmds.push(vec!["systemctl".to_string(), "daemon-reload".to_string()]);
+    }
+    for s in &plan.services {
+        let unit = format!("{}.service", s.name);
+        cmds.push(vec![
+            "systemctl".to_string(),
+            "enable".to_string(),
+            unit.clone(),
+        ]);
+        let mut restart = vec!["systemctl".to_string(), "restart".to_string()];
+        if s.service_type == "notify" {
+            restart.push("--no-block".to_string());
+        }
+        restart.push(unit);
+        cmds.push(restart);
+    }
+    cmds
+}
+
+/// Size of a rendered document in bytes, raw and as base64 (what OCI's `user_data` holds).
+pub fn sizes(document: &str) -> (usize, usize) {
+    let raw = document.len();
+    (raw, raw.div_ceil(3) * 4)
+}
