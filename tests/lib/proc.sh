@@ -126,6 +126,9 @@ pgha_pid_alive() {
     [[ -n $state && $state != Z ]]
 }
 
+# pgha_pid_gone PID : true when PID no longer runs (or is a zombie).
+pgha_pid_gone() { ! pgha_pid_alive "$1"; }
+
 # pgha_pidfile NAME WORKDIR : print the pid file registered for NAME.
 pgha_pidfile() {
     local f
