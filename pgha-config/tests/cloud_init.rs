@@ -1,0 +1,265 @@
+//! cloud-init documents: snapshots for one etcd and one database host of the seed, file contents
+//! that read back byte for byte, and the size of every seed host's document against OCI's
+//! `user_data` limit.
+
+use pgha_config::cloud_init::{self, OCI_USER_DATA_LIMIT};
+use pgha_config::host::{
+    Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser,
+};
+use pgha_config::{render_cluster, Cluster};
+use proptest::prelude::*;
+use serde_norway::Value;
+
+fn seed() -> Cluster {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/seed/cluster.yaml"
+    ))
+    .expect("read seed example");
+    Cluster::from_yaml(&text).expect("seed example parses")
+}
+
+fn seed_plans() -> Vec<HostPlan> {
+    render_cluster(&seed()).expect("seed renders").0
+}
+
+fn parse(doc: &str) -> Value {
+    assert!(doc.starts_with("#cloud-config\n"), "{doc}");
+    serde_norway::from_str(doc).expect("cloud-config is YAML")
+}
+
+/// Every file of `plan` appears in `doc` with its exact content, owner and mode.
+fn assert_files_round_trip(plan: &HostPlan, doc: &str) {
+    let v = parse(doc);
+    let files = v["write_files"].as_sequence().cloned().unwrap_or_default();
+    assert_eq!(files.len(), plan.files.len(), "{}", plan.host);
+    for (f, w) in plan.files.iter().zip(&files) {
+        assert_eq!(w["path"].as_str(), Some(f.path.as_str()));
+        assert_eq!(
+            w["content"].as_str(),
+            Some(f.content.as_str()),
+            "{}",
+            f.path
+        );
+        assert_eq!(
+            w["owner"].as_str(),
+            Some(format!("{}:{}", f.owner, f.group).as_str())
+        );
+        assert_eq!(w["permissions"].as_str(), Some(f.mode_string().as_str()));
+        assert_eq!(w["defer"].as_bool(), Some(true));
+    }
+}
+
+#[test]
+fn seed_etcd_host_snapshot() {
+    let plans = seed_plans();
+    let plan = plans
+        .iter()
+        .find(|p| p.host == "pg-etcd-01")
+        .expect("etcd host");
+    insta::assert_snapshot!("pg-etcd-01_cloud-config", cloud_init::render(plan));
+}
+
+#[test]
+fn seed_db_host_snapshot() {
+    let plans = seed_plans();
+    let plan = plans
+        .iter()
+        .find(|p| p.host == "pg-db-01")
+        .expect("db host");
+    insta::assert_snapshot!("pg-db-01_cloud-config", cloud_init::render(plan));
+}
+
+#[test]
+fn seed_documents_carry_every_file_exactly() {
+    for plan in seed_plans() {
+        assert_files_round_trip(&plan, &cloud_init::render(&plan));
+    }
+}
+
+#[test]
+fn etcd_host_document_shape() {
+    let plans = seed_plans();
+    let plan = plans
+        .iter()
+        .find(|p| p.host == "pg-etcd-02")
+        .expect("etcd host");
+    let v = parse(&cloud_init::render(plan));
+    let users = v["users"].as_sequence().expect("users");
+    assert_eq!(users[0].as_str(), Some("default"));
+    assert_eq!(users[1]["name"].as_str(), Some("etcd"));
+    assert_eq!(users[1]["system"].as_bool(), Some(true));
+    assert_eq!(users[1]["shell"].as_str(), Some("/sbin/nologin"));
+    // The tutorial layout installs etcd from a tarball: no packages, so no index refresh.
+    assert!(v.get("packages").is_none());
+    assert!(v.get("package_update").is_none());
+    let runcmd: Vec<Vec<String>> =
+        serde_norway::from_value(v["runcmd"].clone()).expect("runcmd is lists of words");
+    let words = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        runcmd,
+        vec![
+            words(&[
+                "install",
+                "-d",
+                "-o",
+                "root",
+                "-g",
+                "etcd",
+                "-m",
+                "0750",
+                "/etc/etcd"
+            ]),
+            words(&[
+                "install",
+                "-d",
+                "-o",
+                "etcd",
+                "-g",
+                "etcd",
+                "-m",
+                "0700",
+                "/var/lib/etcd"
+            ]),
+            words(&["systemctl", "daemon-reload"]),
+            words(&["systemctl", "enable", "etcd.service"]),
+            words(&["systemctl", "restart", "--no-block", "etcd.service"]),
+        ]
+    );
+}
+
+#[test]
+fn packages_turn_on_package_update() {
+    let mut cluster = seed();
+    cluster.platform.preset = pgha_config::platform::PlatformPreset::Debian;
+    let plan = pgha_config::etcd::render::host_plan(&cluster, 0);
+    let v = parse(&cloud_init::render(&plan));
+    assert_eq!(v["package_update"].as_bool(), Some(true));
+    let pkgs: Vec<String> = serde_norway::from_value(v["packages"].clone()).unwrap();
+    assert_eq!(pkgs, vec!["etcd-server", "etcd-client"]);
+}
+
+#[test]
+fn seed_documents_fit_oci_user_data() {
+    println!(
+        "{:<12} {:>6} {:>9} {:>12}",
+        "host", "files", "raw bytes", "base64 bytes"
+    );
+    for plan in seed_plans() {
+        let doc = cloud_init::render(&plan);
+        let (raw, b64) = cloud_init::sizes(&doc);
+        println!(
+            "{:<12} {:>6} {:>9} {:>12}",
+            plan.host,
+            plan.files.len(),
+            raw,
+            b64
+        );
+        assert!(
+            b64 < OCI_USER_DATA_LIMIT,
+            "{}: {b64} bytes after base64, OCI accepts fewer than {OCI_USER_DATA_LIMIT}",
+            plan.host
+        );
+    }
+}
+
+#[test]
+fn sizes_are_base64_lengths() {
+    assert_eq!(cloud_init::sizes(""), (0, 0));
+    assert_eq!(cloud_init::sizes("a"), (1, 4));
+    assert_eq!(cloud_init::sizes("abc"), (3, 4));
+    assert_eq!(cloud_init::sizes("abcd"), (4, 8));
+}
+
+fn plan_with_content(content: String, mode: u32) -> HostPlan {
+    HostPlan {
+        host: "h".to_string(),
+        address: "127.0.0.1".to_string(),
+        role: HostRole::Etcd,
+        users: vec![SystemUser {
+            name: "svc".to_string(),
+            home: "/var/lib/svc".to_string(),
+            shell: "/sbin/nologin".to_string(),
+        }],
+        packages: Vec::new(),
+        directories: vec![Directory {
+            path: "/var/lib/svc".to_string(),
+            owner: "svc".to_string(),
+            group: "svc".to_string(),
+            mode: 0o700,
+        }],
+        files: vec![RenderedFile {
+            path: "/etc/svc/file".to_string(),
+            content,
+            mode,
+            owner: "root".to_string(),
+            group: "svc".to_string(),
+            sensitive: false,
+            kind: FileKind::Other,
+        }],
+        prepare_commands: vec![vec!["/bin/echo".to_string(), "a b; $c".to_string()]],
+        services: vec![Service {
+            name: "svc".to_string(),
+            description: "d".to_string(),
+            user: "svc".to_string(),
+            group: "svc".to_string(),
+            exec_start: vec!["/bin/true".to_string()],
+            environment_files: Vec::new(),
+            environment: Vec::new(),
+            working_directory: String::new(),
+            after: Vec::new(),
+            service_type: "simple".to_string(),
+            kill_mode_process: false,
+            restart: "no".to_string(),
+            limit_nofile: None,
+            timeout_sec: None,
+        }],
+    }
+}
+
+#[test]
+fn awkward_contents_round_trip() {
+    for content in [
+        "",
+        "\n",
+        "key: value\n",
+        "- list\n",
+        "#cloud-config\n",
+        "  leading spaces\n",
+        "trailing spaces   \n",
+        "no newline",
+        "\n\n\nblank lines\n\n\n",
+        "tab\tand\ttabs\n",
+        "\ttab first\n",
+        "on\nyes\nno\n0640\n~\nnull\n",
+        "quote ' and \" and \\ and $HOME and %h\n",
+        "---\n...\n",
+        "crlf\r\nline\r\n",
+        "bell \x07 and nul \0 and del \x7f\n",
+        "unicode é ✓ \u{2028} \u{85} \u{feff}\n",
+    ] {
+        let plan = plan_with_content(content.to_string(), 0o600);
+        assert_files_round_trip(&plan, &cloud_init::render(&plan));
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_content_round_trips(content in any::<String>(), mode in 0u32..0o7777) {
+        let plan = plan_with_content(content, mode);
+        assert_files_round_trip(&plan, &cloud_init::render(&plan));
+    }
+
+    #[test]
+    fn any_line_based_content_round_trips(
+        lines in proptest::collection::vec("[ -~\t]{0,40}", 0..8),
+        trailing_newline in any::<bool>(),
+    ) {
+        let mut content = lines.join("\n");
+        if trailing_newline {
+            content.push('\n');
+        }
+        let plan = plan_with_content(content, 0o644);
+        assert_files_round_trip(&plan, &cloud_init::render(&plan));
+    }
+}
