@@ -57,7 +57,9 @@ pub enum AuthError {
         message: String,
     },
     /// An explicitly requested profile does not exist.
-    #[error("profile [{profile}] not found in OCI config file {path} (profiles present: {available})")]
+    #[error(
+        "profile [{profile}] not found in OCI config file {path} (profiles present: {available})"
+    )]
     ProfileNotFound {
         /// The requested profile.
         profile: String,
@@ -67,7 +69,9 @@ pub enum AuthError {
         available: String,
     },
     /// An explicitly requested profile, but there is no config file.
-    #[error("config_file_profile \"{profile}\" was set but the OCI config file {path} does not exist")]
+    #[error(
+        "config_file_profile \"{profile}\" was set but the OCI config file {path} does not exist"
+    )]
     ConfigFileMissing {
         /// The requested profile.
         profile: String,
@@ -108,7 +112,10 @@ impl std::fmt::Debug for AuthSettings {
             .field("tenancy_ocid", &self.tenancy_ocid)
             .field("user_ocid", &self.user_ocid)
             .field("fingerprint", &self.fingerprint)
-            .field("private_key", &self.private_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("private_key_path", &self.private_key_path)
             .field(
                 "private_key_password",
@@ -189,21 +196,25 @@ impl ConfigFile {
                 continue;
             }
             if let Some(rest) = line.strip_prefix('[') {
-                let name = rest.strip_suffix(']').ok_or_else(|| AuthError::ConfigSyntax {
-                    path: path.to_path_buf(),
-                    line: idx + 1,
-                    message: format!("profile header must end with ']': {line}"),
-                })?;
+                let name = rest
+                    .strip_suffix(']')
+                    .ok_or_else(|| AuthError::ConfigSyntax {
+                        path: path.to_path_buf(),
+                        line: idx + 1,
+                        message: format!("profile header must end with ']': {line}"),
+                    })?;
                 let name = name.trim().to_string();
                 profiles.entry(name.clone()).or_default();
                 current = Some(name);
                 continue;
             }
-            let (k, v) = line.split_once('=').ok_or_else(|| AuthError::ConfigSyntax {
-                path: path.to_path_buf(),
-                line: idx + 1,
-                message: format!("expected key=value: {line}"),
-            })?;
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| AuthError::ConfigSyntax {
+                    path: path.to_path_buf(),
+                    line: idx + 1,
+                    message: format!("expected key=value: {line}"),
+                })?;
             let profile = current.as_ref().ok_or_else(|| AuthError::ConfigSyntax {
                 path: path.to_path_buf(),
                 line: idx + 1,
@@ -337,34 +348,40 @@ impl AuthSettings {
                 None => {}
             }
         }
-        let from_profile = |attr: &'static str,
-                                config_key: &str,
-                                values: &mut BTreeMap<&'static str, String>,
-                                sources: &mut BTreeMap<&'static str, String>| {
-            if values.contains_key(attr) {
-                return;
-            }
-            if let Some(v) = profile.get(config_key).filter(|v| !v.is_empty()) {
-                values.insert(attr, v.clone());
-                sources.insert(
-                    attr,
-                    format!(
-                        "{} [{}] {}",
-                        config_path
-                            .as_deref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
-                        profile_name,
-                        config_key
-                    ),
-                );
-            }
-        };
+        let from_profile =
+            |attr: &'static str,
+             config_key: &str,
+             values: &mut BTreeMap<&'static str, String>,
+             sources: &mut BTreeMap<&'static str, String>| {
+                if values.contains_key(attr) {
+                    return;
+                }
+                if let Some(v) = profile.get(config_key).filter(|v| !v.is_empty()) {
+                    values.insert(attr, v.clone());
+                    sources.insert(
+                        attr,
+                        format!(
+                            "{} [{}] {}",
+                            config_path
+                                .as_deref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
+                            profile_name,
+                            config_key
+                        ),
+                    );
+                }
+            };
         from_profile("tenancy_ocid", "tenancy", &mut values, &mut sources);
         from_profile("user_ocid", "user", &mut values, &mut sources);
         from_profile("fingerprint", "fingerprint", &mut values, &mut sources);
         from_profile("region", "region", &mut values, &mut sources);
-        from_profile("private_key_password", "pass_phrase", &mut values, &mut sources);
+        from_profile(
+            "private_key_password",
+            "pass_phrase",
+            &mut values,
+            &mut sources,
+        );
         if !values.contains_key("private_key") {
             from_profile("private_key_path", "key_file", &mut values, &mut sources);
         }

@@ -123,7 +123,11 @@ fn parse_pem(text: &str, origin: &Option<PathBuf>) -> Result<PemBlock, KeyError>
     let mut lines = text.lines().map(str::trim);
     let label = loop {
         match lines.next() {
-            None => return Err(KeyError::NoPemBlock { origin: origin.clone() }),
+            None => {
+                return Err(KeyError::NoPemBlock {
+                    origin: origin.clone(),
+                })
+            }
             Some(line) => {
                 if let Some(rest) = line.strip_prefix("-----BEGIN ") {
                     if let Some(label) = rest.strip_suffix("-----") {
@@ -149,7 +153,9 @@ fn parse_pem(text: &str, origin: &Option<PathBuf>) -> Result<PemBlock, KeyError>
         }
     }
     if !ended {
-        return Err(KeyError::NoPemBlock { origin: origin.clone() });
+        return Err(KeyError::NoPemBlock {
+            origin: origin.clone(),
+        });
     }
     let der = base64::engine::general_purpose::STANDARD
         .decode(body.as_bytes())
@@ -263,14 +269,14 @@ impl ApiKey {
     /// The PEM (`PUBLIC KEY`, SubjectPublicKeyInfo) form of the public half,
     /// the format the OCI console expects when uploading an API key.
     pub fn public_key_pem(&self) -> Result<String, KeyError> {
-        let der = self
-            .key
-            .to_public_key()
-            .to_public_key_der()
-            .map_err(|e| KeyError::InvalidKey {
-                detail: e.to_string(),
-                origin: None,
-            })?;
+        let der =
+            self.key
+                .to_public_key()
+                .to_public_key_der()
+                .map_err(|e| KeyError::InvalidKey {
+                    detail: e.to_string(),
+                    origin: None,
+                })?;
         let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
         let mut out = String::from("-----BEGIN PUBLIC KEY-----\n");
         for chunk in b64.as_bytes().chunks(64) {

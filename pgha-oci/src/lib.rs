@@ -26,6 +26,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod key;
 pub mod object_storage;
@@ -36,7 +38,7 @@ pub use auth::{AuthError, AuthSettings, ResolvedAuth};
 pub use key::{ApiKey, KeyError};
 pub use object_storage::{
     Bucket, ListObjectsPage, ListObjectsRequest, ObjectMetadata, ObjectStorageClient,
-    ObjectStorageError, ObjectSummary, RetryPolicy,
+    ObjectStorageError, ObjectSummary, RetryPolicy, ServiceDetails,
 };
 pub use pgbackrest::{
     read_stanza, ArchiveRange, Backup, BackupType, ObjectStorageRepo, PosixRepo, RepoError,

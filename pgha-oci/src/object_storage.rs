@@ -44,7 +44,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Back-off before retry number `retry` (1-based), without jitter.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.initial_backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
@@ -52,72 +54,67 @@ impl RetryPolicy {
     }
 }
 
+/// What OCI said about a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDetails {
+    /// HTTP status.
+    pub status: u16,
+    /// OCI error code (`NotAuthenticated`, `BucketNotFound`, ...).
+    pub code: String,
+    /// OCI error message.
+    pub message: String,
+    /// `opc-request-id`, for Oracle support.
+    pub request_id: Option<String>,
+}
+
 /// Errors from Object Storage calls.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectStorageError {
     /// 401: OCI did not accept the signature.
-    #[error("{operation}: OCI rejected the request as not authenticated (401 {code}: {message}); likely causes: the request signature does not verify (wrong private key, fingerprint, user or tenancy OCID, or an API key not uploaded for that user) or the local clock is more than 5 minutes off (clock skew){}", request_id_note(.request_id))]
+    #[error("{operation}: OCI rejected the request as not authenticated (401 {}: {}); likely causes: the request signature does not verify (wrong private key, fingerprint, user or tenancy OCID, or an API key not uploaded for that user) or the local clock is more than 5 minutes off (clock skew){}", .details.code, .details.message, request_id_note(&.details.request_id))]
     NotAuthenticated {
-        /// What was being done.
-        operation: String,
-        /// OCI error code (usually `NotAuthenticated`).
-        code: String,
-        /// OCI error message.
-        message: String,
-        /// `opc-request-id`, for Oracle support.
-        request_id: Option<String>,
+        /// What was being done (`GetBucket`, ...).
+        operation: &'static str,
+        /// The service's answer.
+        details: Box<ServiceDetails>,
     },
     /// 404 on a bucket: OCI does not distinguish "missing" from "not allowed".
-    #[error("{operation}: bucket \"{bucket}\" in namespace \"{namespace}\" is missing or not authorized (404 {code}: {message}); check the bucket name, the namespace and the IAM policy for the user{}", request_id_note(.request_id))]
+    #[error("{operation}: bucket \"{bucket}\" in namespace \"{namespace}\" is missing or not authorized (404 {}: {}); check the bucket name, the namespace and the IAM policy for the user{}", .details.code, .details.message, request_id_note(&.details.request_id))]
     BucketNotFound {
         /// What was being done.
-        operation: String,
+        operation: &'static str,
         /// Namespace asked for.
         namespace: String,
         /// Bucket asked for.
         bucket: String,
-        /// OCI error code.
-        code: String,
-        /// OCI error message.
-        message: String,
-        /// `opc-request-id`.
-        request_id: Option<String>,
+        /// The service's answer.
+        details: Box<ServiceDetails>,
     },
     /// 404 on an object in an existing bucket.
-    #[error("{operation}: object \"{object}\" not found in bucket \"{bucket}\" (404 {code}: {message}){}", request_id_note(.request_id))]
+    #[error("{operation}: object \"{object}\" not found in bucket \"{bucket}\" (404 {}: {}){}", .details.code, .details.message, request_id_note(&.details.request_id))]
     ObjectNotFound {
         /// What was being done.
-        operation: String,
+        operation: &'static str,
         /// Bucket asked for.
         bucket: String,
         /// Object name asked for.
         object: String,
-        /// OCI error code.
-        code: String,
-        /// OCI error message.
-        message: String,
-        /// `opc-request-id`.
-        request_id: Option<String>,
+        /// The service's answer.
+        details: Box<ServiceDetails>,
     },
     /// Any other error status from the service.
-    #[error("{operation}: OCI returned {status} {code}: {message}{}", request_id_note(.request_id))]
+    #[error("{operation}: OCI returned {} {}: {}{}", .details.status, .details.code, .details.message, request_id_note(&.details.request_id))]
     Service {
         /// What was being done.
-        operation: String,
-        /// HTTP status.
-        status: u16,
-        /// OCI error code.
-        code: String,
-        /// OCI error message.
-        message: String,
-        /// `opc-request-id`.
-        request_id: Option<String>,
+        operation: &'static str,
+        /// The service's answer.
+        details: Box<ServiceDetails>,
     },
     /// Retryable failures continued past the retry budget.
     #[error("{operation}: giving up after {attempts} attempts; last error: {last}")]
     RetriesExhausted {
         /// What was being done.
-        operation: String,
+        operation: &'static str,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
@@ -127,7 +124,7 @@ pub enum ObjectStorageError {
     #[error("{operation}: cannot reach {endpoint}: {source}")]
     Transport {
         /// What was being done.
-        operation: String,
+        operation: &'static str,
         /// Base URL.
         endpoint: String,
         /// Underlying error.
@@ -138,7 +135,7 @@ pub enum ObjectStorageError {
     #[error("{operation}: unexpected response body: {detail}")]
     Decode {
         /// What was being done.
-        operation: String,
+        operation: &'static str,
         /// Parser message.
         detail: String,
     },
@@ -169,11 +166,24 @@ impl ObjectStorageError {
     /// True for 429, 5xx and connection failures: worth another attempt.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service { status, .. } => *status == 429 || (500..600).contains(status),
+            Self::Service { details, .. } => {
+                details.status == 429 || (500..600).contains(&details.status)
+            }
             Self::Transport { source, .. } => {
                 source.is_connect() || source.is_timeout() || source.is_request()
             }
             _ => false,
+        }
+    }
+
+    /// The service's answer, for errors that carry one.
+    pub fn details(&self) -> Option<&ServiceDetails> {
+        match self {
+            Self::NotAuthenticated { details, .. }
+            | Self::BucketNotFound { details, .. }
+            | Self::ObjectNotFound { details, .. }
+            | Self::Service { details, .. } => Some(details),
+            _ => None,
         }
     }
 
@@ -346,10 +356,11 @@ impl ObjectStorageClient {
         endpoint: &str,
     ) -> Result<Self, ObjectStorageError> {
         let trimmed = endpoint.trim().trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&trimmed).map_err(|e| ObjectStorageError::InvalidEndpoint {
-            url: endpoint.to_string(),
-            detail: e.to_string(),
-        })?;
+        let parsed =
+            reqwest::Url::parse(&trimmed).map_err(|e| ObjectStorageError::InvalidEndpoint {
+                url: endpoint.to_string(),
+                detail: e.to_string(),
+            })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(ObjectStorageError::InvalidEndpoint {
                 url: endpoint.to_string(),
@@ -393,11 +404,16 @@ impl ObjectStorageClient {
     /// GetNamespace: the tenancy's Object Storage namespace.
     pub async fn get_namespace(&self) -> Result<String, ObjectStorageError> {
         let resp = self
-            .execute("GetNamespace", Method::GET, "/n/".to_string(), NotFoundMeaning::Generic)
+            .execute(
+                "GetNamespace",
+                Method::GET,
+                "/n/".to_string(),
+                NotFoundMeaning::Generic,
+            )
             .await?;
         let body = resp.bytes;
         serde_json::from_slice::<String>(&body).map_err(|e| ObjectStorageError::Decode {
-            operation: "GetNamespace".to_string(),
+            operation: "GetNamespace",
             detail: e.to_string(),
         })
     }
@@ -422,7 +438,7 @@ impl ObjectStorageClient {
             )
             .await?;
         serde_json::from_slice(&resp.bytes).map_err(|e| ObjectStorageError::Decode {
-            operation: "GetBucket".to_string(),
+            operation: "GetBucket",
             detail: e.to_string(),
         })
     }
@@ -520,7 +536,7 @@ impl ObjectStorageClient {
             )
             .await?;
         serde_json::from_slice(&resp.bytes).map_err(|e| ObjectStorageError::Decode {
-            operation: "ListObjects".to_string(),
+            operation: "ListObjects",
             detail: e.to_string(),
         })
     }
@@ -551,20 +567,26 @@ impl ObjectStorageClient {
                 Some(next) => {
                     // A server that repeats the same cursor would loop forever.
                     return Err(ObjectStorageError::Decode {
-                        operation: "ListObjects".to_string(),
+                        operation: "ListObjects",
                         detail: format!("nextStartWith {next:?} repeats the previous page cursor"),
                     });
                 }
                 None => break,
             }
         }
-        info!(namespace, bucket, pages, objects = all.len(), "ListObjects done");
+        info!(
+            namespace,
+            bucket,
+            pages,
+            objects = all.len(),
+            "ListObjects done"
+        );
         Ok(all)
     }
 
     async fn execute(
         &self,
-        operation: &str,
+        operation: &'static str,
         method: Method,
         path_and_query: String,
         not_found: NotFoundMeaning<'_>,
@@ -578,7 +600,12 @@ impl ObjectStorageClient {
             let result = self.once(operation, method.clone(), &url, not_found).await;
             match result {
                 Ok(resp) => {
-                    debug!(operation, status = resp.status.as_u16(), bytes = resp.bytes.len(), "Object Storage response");
+                    debug!(
+                        operation,
+                        status = resp.status.as_u16(),
+                        bytes = resp.bytes.len(),
+                        "Object Storage response"
+                    );
                     return Ok(resp);
                 }
                 Err((err, retry_after)) if err.is_retryable() && attempt < max => {
@@ -591,7 +618,7 @@ impl ObjectStorageClient {
                 }
                 Err((err, _)) if err.is_retryable() && max > 1 => {
                     return Err(ObjectStorageError::RetriesExhausted {
-                        operation: operation.to_string(),
+                        operation,
                         attempts: attempt,
                         last: Box::new(err),
                     })
@@ -603,7 +630,7 @@ impl ObjectStorageClient {
 
     async fn once(
         &self,
-        operation: &str,
+        operation: &'static str,
         method: Method,
         url: &str,
         not_found: NotFoundMeaning<'_>,
@@ -618,16 +645,17 @@ impl ObjectStorageClient {
             )
         })?;
         let mut request = reqwest::Request::new(method.clone(), parsed);
-        request
-            .headers_mut()
-            .insert(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("application/json"));
+        request.headers_mut().insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
         self.signer
             .sign_request(&mut request)
             .map_err(|e| (ObjectStorageError::from(e), None))?;
         let response = self.http.execute(request).await.map_err(|source| {
             (
                 ObjectStorageError::Transport {
-                    operation: operation.to_string(),
+                    operation,
                     endpoint: self.endpoint.clone(),
                     source,
                 },
@@ -639,7 +667,7 @@ impl ObjectStorageClient {
         let bytes = response.bytes().await.map_err(|source| {
             (
                 ObjectStorageError::Transport {
-                    operation: operation.to_string(),
+                    operation,
                     endpoint: self.endpoint.clone(),
                     source,
                 },
@@ -665,7 +693,12 @@ impl ObjectStorageClient {
         let code = parsed
             .as_ref()
             .and_then(|b| b.code.clone())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("Unknown").replace(' ', ""));
+            .unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("Unknown")
+                    .replace(' ', "")
+            });
         let message = parsed
             .as_ref()
             .and_then(|b| b.message.clone())
@@ -676,22 +709,22 @@ impl ObjectStorageClient {
                     String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned()
                 }
             });
-        let operation = operation.to_string();
+        let details = Box::new(ServiceDetails {
+            status: status.as_u16(),
+            code,
+            message,
+            request_id,
+        });
         let err = match (status, not_found) {
-            (StatusCode::UNAUTHORIZED, _) => ObjectStorageError::NotAuthenticated {
-                operation,
-                code,
-                message,
-                request_id,
-            },
+            (StatusCode::UNAUTHORIZED, _) => {
+                ObjectStorageError::NotAuthenticated { operation, details }
+            }
             (StatusCode::NOT_FOUND, NotFoundMeaning::Bucket { namespace, bucket }) => {
                 ObjectStorageError::BucketNotFound {
                     operation,
                     namespace: namespace.to_string(),
                     bucket: bucket.to_string(),
-                    code,
-                    message,
-                    request_id,
+                    details,
                 }
             }
             (
@@ -702,33 +735,23 @@ impl ObjectStorageClient {
                     object,
                 },
             ) => {
-                if code == "BucketNotFound" {
+                if details.code == "BucketNotFound" {
                     ObjectStorageError::BucketNotFound {
                         operation,
                         namespace: namespace.to_string(),
                         bucket: bucket.to_string(),
-                        code,
-                        message,
-                        request_id,
+                        details,
                     }
                 } else {
                     ObjectStorageError::ObjectNotFound {
                         operation,
                         bucket: bucket.to_string(),
                         object: object.to_string(),
-                        code,
-                        message,
-                        request_id,
+                        details,
                     }
                 }
             }
-            _ => ObjectStorageError::Service {
-                operation,
-                status: status.as_u16(),
-                code,
-                message,
-                request_id,
-            },
+            _ => ObjectStorageError::Service { operation, details },
         };
         Err((err, retry_after))
     }
@@ -756,7 +779,10 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -781,7 +807,10 @@ mod tests {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         let future = SystemTime::now() + Duration::from_secs(30);
         let d = parse_retry_after(&httpdate::fmt_http_date(future)).unwrap_or_default();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

@@ -102,11 +102,7 @@ impl RepoStorage for PosixRepo {
                 } else {
                     format!("{rel}/{name}")
                 };
-                let is_dir = entry
-                    .file_type()
-                    .await
-                    .map(|t| t.is_dir())
-                    .unwrap_or(false);
+                let is_dir = entry.file_type().await.map(|t| t.is_dir()).unwrap_or(false);
                 if is_dir {
                     stack.push(child);
                 } else {
@@ -338,10 +334,7 @@ fn checksum_of_entries(entries: &[(String, String, String)]) -> String {
         hash.update(value.as_bytes());
     }
     hash.update(b"}}");
-    hash.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses an info file and recomputes its checksum.
@@ -684,7 +677,9 @@ pub fn is_wal_segment_file(name: &str) -> bool {
     if b.len() < 65 || b[24] != b'-' {
         return false;
     }
-    let seg_ok = b[..24].iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase());
+    let seg_ok = b[..24]
+        .iter()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase());
     let sha_ok = b[25..65].iter().all(u8::is_ascii_hexdigit);
     let rest = &name[65..];
     seg_ok && sha_ok && (rest.is_empty() || (rest.starts_with('.') && !rest.contains("partial")))
@@ -725,14 +720,18 @@ pub async fn read_stanza<S: RepoStorage>(
         (Loaded::Missing, _) => {
             report.status = StanzaStatus::Unreadable {
                 file: backup_path,
-                reason: "missing (and no .copy) although archive.info exists; the stanza is incomplete".to_string(),
+                reason:
+                    "missing (and no .copy) although archive.info exists; the stanza is incomplete"
+                        .to_string(),
             };
             return Ok(report);
         }
         (_, Loaded::Missing) => {
             report.status = StanzaStatus::Unreadable {
                 file: archive_path,
-                reason: "missing (and no .copy) although backup.info exists; the stanza is incomplete".to_string(),
+                reason:
+                    "missing (and no .copy) although backup.info exists; the stanza is incomplete"
+                        .to_string(),
             };
             return Ok(report);
         }
@@ -804,7 +803,9 @@ mod tests {
         assert!(is_wal_segment_file(
             "000000010000000000000001-0dff66f2d29fa932300e24de65b6a2e6464429fd"
         ));
-        assert!(!is_wal_segment_file("000000010000000000000002.00000028.backup"));
+        assert!(!is_wal_segment_file(
+            "000000010000000000000002.00000028.backup"
+        ));
         assert!(!is_wal_segment_file("00000002.history"));
         assert!(!is_wal_segment_file(
             "000000010000000000000001-0dff66f2d29fa932300e24de65b6a2e6464429fd.partial.gz"

@@ -52,7 +52,11 @@ fn encrypt(key: &TestKey, pass: &str) -> PathBuf {
 }
 
 /// A home directory with ~/.oci/config holding DEFAULT and PROD profiles.
-fn home_with_config(default_key: &TestKey, prod_key: &TestKey, prod_pass: &str) -> tempfile::TempDir {
+fn home_with_config(
+    default_key: &TestKey,
+    prod_key: &TestKey,
+    prod_pass: &str,
+) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let oci = home.path().join(".oci");
     std::fs::create_dir_all(&oci).unwrap();
@@ -83,13 +87,19 @@ fn home_with_config(default_key: &TestKey, prod_key: &TestKey, prod_pass: &str) 
 fn default_profile_is_used_when_nothing_else_is_set() {
     let (k1, k2) = (openssl_key(2048), openssl_key(2048));
     let home = home_with_config(&k1, &k2, "prod pass");
-    let r = Env::new(home.path()).resolve(&AuthSettings::default()).unwrap();
+    let r = Env::new(home.path())
+        .resolve(&AuthSettings::default())
+        .unwrap();
     assert_eq!(r.tenancy_ocid, T);
     assert_eq!(r.user_ocid, U);
     assert_eq!(r.fingerprint, k1.fingerprint);
     assert_eq!(r.region.as_deref(), Some("ap-chuncheon-1"));
     assert_eq!(r.key.fingerprint(), k1.fingerprint);
-    assert!(r.sources["private_key_path"].contains("[DEFAULT] key_file"), "{:?}", r.sources);
+    assert!(
+        r.sources["private_key_path"].contains("[DEFAULT] key_file"),
+        "{:?}",
+        r.sources
+    );
     assert_eq!(
         r.signer().unwrap().key_id(),
         format!("{T}/{U}/{}", k1.fingerprint)
@@ -127,7 +137,11 @@ fn attributes_beat_environment_which_beats_the_profile() {
         .set("TF_VAR_region", "us-ashburn-1")
         .set("OCI_USER_OCID", "ocid1.user.oc1..fromenv");
     let r = env.resolve(&AuthSettings::default()).unwrap();
-    assert_eq!(r.region.as_deref(), Some("us-ashburn-1"), "TF_VAR_ wins over OCI_");
+    assert_eq!(
+        r.region.as_deref(),
+        Some("us-ashburn-1"),
+        "TF_VAR_ wins over OCI_"
+    );
     assert_eq!(r.sources["region"], "environment variable TF_VAR_region");
     assert_eq!(r.user_ocid, "ocid1.user.oc1..fromenv");
 
@@ -184,7 +198,16 @@ fn errors_name_what_to_set() {
     let err = Env::new(empty_home.path())
         .resolve(&AuthSettings::default())
         .unwrap_err();
-    assert!(matches!(err, AuthError::Missing { setting: "tenancy_ocid", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            AuthError::Missing {
+                setting: "tenancy_ocid",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("OCI_TENANCY_OCID"), "{err}");
 
     let err = Env::new(empty_home.path())
@@ -201,7 +224,10 @@ fn errors_name_what_to_set() {
             ..Default::default()
         })
         .unwrap_err();
-    assert!(matches!(err, AuthError::ConfigFileMissing { .. }), "{err:?}");
+    assert!(
+        matches!(err, AuthError::ConfigFileMissing { .. }),
+        "{err:?}"
+    );
 
     let home = home_with_config(&k1, &k2, "right");
     let err = Env::new(home.path())
@@ -221,7 +247,10 @@ fn errors_name_what_to_set() {
             ..Default::default()
         })
         .unwrap_err();
-    assert!(matches!(err, AuthError::Key(KeyError::WrongPassphrase { .. })), "{err:?}");
+    assert!(
+        matches!(err, AuthError::Key(KeyError::WrongPassphrase { .. })),
+        "{err:?}"
+    );
 
     // Configured fingerprint belongs to another key.
     let err = Env::new(home.path())
@@ -240,7 +269,10 @@ fn errors_name_what_to_set() {
         .set("OCI_PRIVATE_KEY_PATH", "~/.oci/gone.pem")
         .resolve(&AuthSettings::default())
         .unwrap_err();
-    assert!(matches!(err, AuthError::Key(KeyError::Unreadable { .. })), "{err:?}");
+    assert!(
+        matches!(err, AuthError::Key(KeyError::Unreadable { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("gone.pem"), "{err}");
 }
 
@@ -270,7 +302,10 @@ fn config_file_location_and_syntax() {
         .set("OCI_CONFIG_FILE", &alt.display().to_string())
         .resolve(&AuthSettings::default())
         .unwrap_err();
-    assert!(matches!(err, AuthError::ConfigSyntax { line: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, AuthError::ConfigSyntax { line: 1, .. }),
+        "{err:?}"
+    );
 
     std::fs::write(&alt, "user=x\n").unwrap();
     let err = Env::new(home.path())

@@ -44,11 +44,22 @@ fn all_supported_encodings_load_with_the_openssl_fingerprint() {
 
     let encrypted = dir.join("encrypted.pem");
     run(Command::new("openssl")
-        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:s3cret phrase", "-in"])
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:s3cret phrase",
+            "-in",
+        ])
         .arg(&pkcs8)
         .arg("-out")
         .arg(&encrypted));
-    assert_eq!(first_line(&encrypted), "-----BEGIN ENCRYPTED PRIVATE KEY-----");
+    assert_eq!(
+        first_line(&encrypted),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+    );
 
     // What the OCI console download looks like: a trailer after END.
     let mut console = std::fs::read(&pkcs8).unwrap();
@@ -63,15 +74,22 @@ fn all_supported_encodings_load_with_the_openssl_fingerprint() {
         // A pass phrase configured for a plain key is ignored, as OCI tools do.
         (&pkcs1, Some("unused")),
     ] {
-        let loaded = ApiKey::from_file(path, pass)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let loaded =
+            ApiKey::from_file(path, pass).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(loaded.fingerprint(), key.fingerprint, "{}", path.display());
-        loaded.check_fingerprint(&key.fingerprint.to_uppercase(), None).unwrap();
+        loaded
+            .check_fingerprint(&key.fingerprint.to_uppercase(), None)
+            .unwrap();
     }
 
     // Keys pasted with CRLF line ends load too.
-    let crlf = std::fs::read_to_string(&pkcs1).unwrap().replace('\n', "\r\n");
-    assert_eq!(ApiKey::from_pem(&crlf, None).unwrap().fingerprint(), key.fingerprint);
+    let crlf = std::fs::read_to_string(&pkcs1)
+        .unwrap()
+        .replace('\n', "\r\n");
+    assert_eq!(
+        ApiKey::from_pem(&crlf, None).unwrap().fingerprint(),
+        key.fingerprint
+    );
 }
 
 #[test]
@@ -89,7 +107,15 @@ fn pass_phrase_problems_are_explained() {
     let key = openssl_key(2048);
     let encrypted = key.dir.path().join("encrypted.pem");
     run(Command::new("openssl")
-        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:right", "-in"])
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:right",
+            "-in",
+        ])
         .arg(&key.private_pem)
         .arg("-out")
         .arg(&encrypted));
@@ -101,14 +127,24 @@ fn pass_phrase_problems_are_explained() {
 
     for missing in [None, Some("")] {
         let err = ApiKey::from_file(&encrypted, missing).unwrap_err();
-        assert!(matches!(err, KeyError::PassphraseRequired { .. }), "{err:?}");
+        assert!(
+            matches!(err, KeyError::PassphraseRequired { .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("private_key_password"), "{err}");
     }
 
     // Legacy OpenSSL encryption (Proc-Type/DEK-Info) gets a conversion hint.
     let legacy = key.dir.path().join("legacy.pem");
     run(Command::new("openssl")
-        .args(["rsa", "-traditional", "-aes128", "-passout", "pass:right", "-in"])
+        .args([
+            "rsa",
+            "-traditional",
+            "-aes128",
+            "-passout",
+            "pass:right",
+            "-in",
+        ])
         .arg(&key.private_pem)
         .arg("-out")
         .arg(&legacy));
@@ -128,25 +164,44 @@ fn unusable_inputs_give_specific_errors() {
     assert!(matches!(err, KeyError::NoPemBlock { .. }), "{err:?}");
 
     let err = ApiKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n", None).unwrap_err();
-    assert!(matches!(err, KeyError::NoPemBlock { .. }), "unterminated block: {err:?}");
+    assert!(
+        matches!(err, KeyError::NoPemBlock { .. }),
+        "unterminated block: {err:?}"
+    );
 
     let key = openssl_key(2048);
     let public = std::fs::read_to_string(&key.public_pem).unwrap();
     let err = ApiKey::from_pem(&public, None).unwrap_err();
-    assert!(matches!(err, KeyError::UnsupportedLabel { ref label, .. } if label == "PUBLIC KEY"), "{err:?}");
+    assert!(
+        matches!(err, KeyError::UnsupportedLabel { ref label, .. } if label == "PUBLIC KEY"),
+        "{err:?}"
+    );
 
-    let err = ApiKey::from_pem("-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----\n", None)
-        .unwrap_err();
+    let err = ApiKey::from_pem(
+        "-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----\n",
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(err, KeyError::BadBase64 { .. }), "{err:?}");
 
-    let err = ApiKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", None)
-        .unwrap_err();
+    let err = ApiKey::from_pem(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        None,
+    )
+    .unwrap_err();
     assert!(matches!(err, KeyError::InvalidKey { .. }), "{err:?}");
 
     // An EC key is a valid PKCS#8 document but not an RSA key.
     let ec = dir.path().join("ec.pem");
     run(Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
         .arg(&ec));
     let err = ApiKey::from_file(&ec, None).unwrap_err();
     assert!(matches!(err, KeyError::InvalidKey { .. }), "{err:?}");
@@ -157,8 +212,13 @@ fn fingerprint_mismatch_is_reported_with_both_values() {
     let a = openssl_key(2048);
     let b = openssl_key(2048);
     let key_a = ApiKey::from_file(&a.private_pem, None).unwrap();
-    let err = RequestSigner::new("ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", &b.fingerprint, &key_a)
-        .unwrap_err();
+    let err = RequestSigner::new(
+        "ocid1.tenancy.oc1..t",
+        "ocid1.user.oc1..u",
+        &b.fingerprint,
+        &key_a,
+    )
+    .unwrap_err();
     match &err {
         KeyError::FingerprintMismatch {
             configured, actual, ..
@@ -169,10 +229,18 @@ fn fingerprint_mismatch_is_reported_with_both_values() {
         other => panic!("expected FingerprintMismatch, got {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains(&a.fingerprint) && text.contains(&b.fingerprint), "{text}");
+    assert!(
+        text.contains(&a.fingerprint) && text.contains(&b.fingerprint),
+        "{text}"
+    );
 
-    let ok = RequestSigner::new("ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", &a.fingerprint, &key_a)
-        .unwrap();
+    let ok = RequestSigner::new(
+        "ocid1.tenancy.oc1..t",
+        "ocid1.user.oc1..u",
+        &a.fingerprint,
+        &key_a,
+    )
+    .unwrap();
     assert_eq!(
         ok.key_id(),
         format!("ocid1.tenancy.oc1..t/ocid1.user.oc1..u/{}", a.fingerprint)
@@ -202,7 +270,9 @@ fn signatures_verify_with_openssl() {
         .unwrap()
         .trim_end_matches('"');
     use base64::Engine as _;
-    let sig = base64::engine::general_purpose::STANDARD.decode(sig_b64).unwrap();
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(sig_b64)
+        .unwrap();
     let dir = key.dir.path();
     let msg = write(dir, "msg", signed.signing_string.as_bytes());
     let sig_path = write(dir, "sig", &sig);

@@ -49,7 +49,10 @@ async fn read_operations_succeed_with_verified_signatures() {
     assert_eq!(c.get_namespace().await.unwrap(), NS);
 
     let bucket = c.get_bucket(NS, BUCKET).await.unwrap();
-    assert_eq!((bucket.namespace.as_str(), bucket.name.as_str()), (NS, BUCKET));
+    assert_eq!(
+        (bucket.namespace.as_str(), bucket.name.as_str()),
+        (NS, BUCKET)
+    );
 
     let meta = c.head_object(NS, BUCKET, "obj-3").await.unwrap();
     assert_eq!(meta.content_length, Some("content 3".len() as u64));
@@ -81,7 +84,10 @@ async fn read_operations_succeed_with_verified_signatures() {
         .collect();
     assert_eq!(list_calls.len(), 8, "{list_calls:#?}");
     assert_eq!(
-        list_calls.iter().filter(|(_, p, _)| p.contains("start=")).count(),
+        list_calls
+            .iter()
+            .filter(|(_, p, _)| p.contains("start="))
+            .count(),
         6,
         "every page after the first must pass nextStartWith as start"
     );
@@ -96,27 +102,51 @@ async fn missing_bucket_and_object_are_named_clearly() {
     let c = client(&standin, signer_for(&key));
 
     let err = c.get_bucket(NS, "no-such-bucket").await.unwrap_err();
-    assert!(matches!(err, ObjectStorageError::BucketNotFound { .. }), "{err:?}");
+    assert!(
+        matches!(err, ObjectStorageError::BucketNotFound { .. }),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("missing or not authorized"), "{text}");
     assert!(text.contains("no-such-bucket"), "{text}");
 
-    let err = c.list_objects(NS, "no-such-bucket", None).await.unwrap_err();
-    assert!(err.to_string().contains("missing or not authorized"), "{err}");
+    let err = c
+        .list_objects(NS, "no-such-bucket", None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("missing or not authorized"),
+        "{err}"
+    );
 
     // A GetObject into a missing bucket reports the bucket, not the object.
     let err = c.get_object(NS, "no-such-bucket", "x").await.unwrap_err();
-    assert!(matches!(err, ObjectStorageError::BucketNotFound { .. }), "{err:?}");
+    assert!(
+        matches!(err, ObjectStorageError::BucketNotFound { .. }),
+        "{err:?}"
+    );
 
-    let err = c.get_object(NS, BUCKET, "no-such-object").await.unwrap_err();
-    assert!(matches!(err, ObjectStorageError::ObjectNotFound { .. }), "{err:?}");
+    let err = c
+        .get_object(NS, BUCKET, "no-such-object")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ObjectStorageError::ObjectNotFound { .. }),
+        "{err:?}"
+    );
     assert!(err.is_not_found());
-    let err = c.head_object(NS, BUCKET, "no-such-object").await.unwrap_err();
+    let err = c
+        .head_object(NS, BUCKET, "no-such-object")
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 
     // Wrong namespace: OCI answers like for a missing bucket.
     let err = c.get_bucket("otherns", BUCKET).await.unwrap_err();
-    assert!(matches!(err, ObjectStorageError::BucketNotFound { .. }), "{err:?}");
+    assert!(
+        matches!(err, ObjectStorageError::BucketNotFound { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +160,10 @@ async fn wrong_keys_are_rejected_with_a_signature_hint() {
     // 1. A different key with its own (correct) fingerprint: unknown keyId.
     let c = client(&standin, signer_for(&other));
     let err = c.get_namespace().await.unwrap_err();
-    assert!(matches!(err, ObjectStorageError::NotAuthenticated { .. }), "{err:?}");
+    assert!(
+        matches!(err, ObjectStorageError::NotAuthenticated { .. }),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("signature"), "{text}");
     assert!(text.contains("clock"), "{text}");
@@ -143,8 +176,8 @@ async fn wrong_keys_are_rejected_with_a_signature_hint() {
     );
     let err = client(&standin, forged).get_namespace().await.unwrap_err();
     match &err {
-        ObjectStorageError::NotAuthenticated { message, .. } => {
-            assert!(message.contains("does not verify"), "{message}")
+        ObjectStorageError::NotAuthenticated { details, .. } => {
+            assert!(details.message.contains("does not verify"), "{details:?}")
         }
         other => panic!("expected NotAuthenticated, got {other:?}"),
     }
@@ -169,7 +202,10 @@ async fn clock_skew_beyond_five_minutes_is_rejected() {
     opts.clock_offset_secs = 4 * 60;
     let within = Standin::start(root.path(), &opts);
     assert_eq!(
-        client(&within, signer_for(&key)).get_namespace().await.unwrap(),
+        client(&within, signer_for(&key))
+            .get_namespace()
+            .await
+            .unwrap(),
         NS,
         "4 minutes of skew is within OCI's tolerance"
     );
@@ -181,8 +217,8 @@ async fn clock_skew_beyond_five_minutes_is_rejected() {
         .await
         .unwrap_err();
     match &err {
-        ObjectStorageError::NotAuthenticated { message, .. } => {
-            assert!(message.contains("clock skew"), "{message}")
+        ObjectStorageError::NotAuthenticated { details, .. } => {
+            assert!(details.message.contains("clock skew"), "{details:?}")
         }
         other => panic!("expected NotAuthenticated, got {other:?}"),
     }
@@ -199,7 +235,10 @@ async fn throttling_and_server_errors_are_retried_with_backoff() {
 
     // Two 503s, then success.
     standin.inject_fault("/o/obj-1", 503, 2, None).await;
-    assert_eq!(c.get_object(NS, BUCKET, "obj-1").await.unwrap(), b"content 1");
+    assert_eq!(
+        c.get_object(NS, BUCKET, "obj-1").await.unwrap(),
+        b"content 1"
+    );
     let attempts: Vec<u16> = standin
         .log()
         .await
@@ -212,7 +251,10 @@ async fn throttling_and_server_errors_are_retried_with_backoff() {
     // 429 with Retry-After: 1 must wait at least a second.
     standin.inject_fault("/o/obj-2", 429, 1, Some(1)).await;
     let started = Instant::now();
-    assert_eq!(c.get_object(NS, BUCKET, "obj-2").await.unwrap(), b"content 2");
+    assert_eq!(
+        c.get_object(NS, BUCKET, "obj-2").await.unwrap(),
+        b"content 2"
+    );
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(1), "waited only {waited:?}");
 
@@ -225,7 +267,11 @@ async fn throttling_and_server_errors_are_retried_with_backoff() {
     match &err {
         ObjectStorageError::RetriesExhausted { attempts, last, .. } => {
             assert_eq!(*attempts, 3);
-            assert!(matches!(**last, ObjectStorageError::Service { status: 500, .. }));
+            assert!(
+                matches!(**last, ObjectStorageError::Service { .. }),
+                "{last:?}"
+            );
+            assert_eq!(last.details().map(|d| d.status), Some(500));
         }
         other => panic!("expected RetriesExhausted, got {other:?}"),
     }
@@ -256,7 +302,10 @@ async fn put(
     *request.body_mut() = Some(sent_body.into());
     let resp = common::control_client().execute(request).await.unwrap();
     let status = resp.status().as_u16();
-    (status, String::from_utf8_lossy(&resp.bytes().await.unwrap()).into_owned())
+    (
+        status,
+        String::from_utf8_lossy(&resp.bytes().await.unwrap()).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -277,8 +326,19 @@ async fn tampered_request_bodies_and_targets_are_rejected() {
     assert_eq!(status, 401, "{body}");
     let err: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(err["code"], "NotAuthenticated");
-    assert!(err["message"].as_str().unwrap().contains("x-content-sha256"), "{body}");
-    assert!(!root.path().join(NS).join(BUCKET).join("upload-bad").exists());
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-content-sha256"),
+        "{body}"
+    );
+    assert!(!root
+        .path()
+        .join(NS)
+        .join(BUCKET)
+        .join("upload-bad")
+        .exists());
 
     // Empty PUT bodies are signed too (content-length: 0).
     let (status, body) = put(&standin, &signer, "upload-empty", b"", b"").await;
@@ -310,13 +370,19 @@ async fn unreachable_endpoint_is_a_transport_error_after_retries() {
         .local_addr()
         .unwrap()
         .port();
-    let c = ObjectStorageClient::with_endpoint(signer_for(&key), &format!("http://127.0.0.40:{port}"))
-        .unwrap()
-        .with_retry_policy(fast_retries(2));
+    let c =
+        ObjectStorageClient::with_endpoint(signer_for(&key), &format!("http://127.0.0.40:{port}"))
+            .unwrap()
+            .with_retry_policy(fast_retries(2));
     let err = c.get_namespace().await.unwrap_err();
     match &err {
-        ObjectStorageError::RetriesExhausted { attempts: 2, last, .. } => {
-            assert!(matches!(**last, ObjectStorageError::Transport { .. }), "{last:?}")
+        ObjectStorageError::RetriesExhausted {
+            attempts: 2, last, ..
+        } => {
+            assert!(
+                matches!(**last, ObjectStorageError::Transport { .. }),
+                "{last:?}"
+            )
         }
         other => panic!("expected RetriesExhausted(Transport), got {other:?}"),
     }
@@ -325,10 +391,20 @@ async fn unreachable_endpoint_is_a_transport_error_after_retries() {
 #[test]
 fn endpoint_is_validated() {
     let key = openssl_key(2048);
-    for bad in ["not a url", "ftp://example.com", "https://example.com/some/path"] {
+    for bad in [
+        "not a url",
+        "ftp://example.com",
+        "https://example.com/some/path",
+    ] {
         let err = ObjectStorageClient::with_endpoint(signer_for(&key), bad).unwrap_err();
-        assert!(matches!(err, ObjectStorageError::InvalidEndpoint { .. }), "{bad}: {err:?}");
+        assert!(
+            matches!(err, ObjectStorageError::InvalidEndpoint { .. }),
+            "{bad}: {err:?}"
+        );
     }
     let c = ObjectStorageClient::new(signer_for(&key), "ap-chuncheon-1").unwrap();
-    assert_eq!(c.endpoint(), "https://objectstorage.ap-chuncheon-1.oraclecloud.com");
+    assert_eq!(
+        c.endpoint(),
+        "https://objectstorage.ap-chuncheon-1.oraclecloud.com"
+    );
 }

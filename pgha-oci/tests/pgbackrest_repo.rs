@@ -43,7 +43,10 @@ impl Fixture {
     fn pgbackrest_info(&self, repo: &Path) -> String {
         let out = Command::new("runuser")
             .args(["-u", "postgres", "--", "pgbackrest"])
-            .arg(format!("--config={}", self.work.join("pgbackrest.conf").display()))
+            .arg(format!(
+                "--config={}",
+                self.work.join("pgbackrest.conf").display()
+            ))
             .arg(format!("--repo1-path={}", repo.display()))
             .arg(format!("--stanza={STANZA}"))
             .arg("info")
@@ -68,7 +71,11 @@ fn build_repository() -> Fixture {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/make-pgbackrest-repo.sh");
     let started = std::time::Instant::now();
-    let out = Command::new(&script).arg(&work).arg(STANZA).output().unwrap();
+    let out = Command::new(&script)
+        .arg(&work)
+        .arg(STANZA)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{} failed:\n{}\n{}",
@@ -94,7 +101,10 @@ fn assert_matches_pgbackrest(report: &StanzaReport, info: &Value) {
         .iter()
         .find(|s| s["name"] == STANZA)
         .unwrap();
-    assert_eq!(stanza["status"]["code"], 0, "pgbackrest reports the stanza ok");
+    assert_eq!(
+        stanza["status"]["code"], 0,
+        "pgbackrest reports the stanza ok"
+    );
     assert_eq!(report.status, StanzaStatus::Ok);
 
     let expected = stanza["backup"].as_array().unwrap();
@@ -104,16 +114,41 @@ fn assert_matches_pgbackrest(report: &StanzaReport, info: &Value) {
         let label = &ours.label;
         assert_eq!(theirs["label"], *label);
         assert_eq!(theirs["type"], ours.backup_type.as_str(), "{label}");
-        assert_eq!(theirs["timestamp"]["start"], ours.timestamp_start, "{label}");
+        assert_eq!(
+            theirs["timestamp"]["start"], ours.timestamp_start,
+            "{label}"
+        );
         assert_eq!(theirs["timestamp"]["stop"], ours.timestamp_stop, "{label}");
         assert_eq!(theirs["info"]["size"], ours.database_size, "{label}");
         assert_eq!(theirs["info"]["delta"], ours.database_size_delta, "{label}");
-        assert_eq!(theirs["info"]["repository"]["size"], ours.repo_size, "{label}");
-        assert_eq!(theirs["info"]["repository"]["delta"], ours.repo_size_delta, "{label}");
-        assert_eq!(theirs["archive"]["start"].as_str(), ours.wal_start.as_deref(), "{label}");
-        assert_eq!(theirs["archive"]["stop"].as_str(), ours.wal_stop.as_deref(), "{label}");
-        assert_eq!(theirs["lsn"]["start"].as_str(), ours.lsn_start.as_deref(), "{label}");
-        assert_eq!(theirs["lsn"]["stop"].as_str(), ours.lsn_stop.as_deref(), "{label}");
+        assert_eq!(
+            theirs["info"]["repository"]["size"], ours.repo_size,
+            "{label}"
+        );
+        assert_eq!(
+            theirs["info"]["repository"]["delta"], ours.repo_size_delta,
+            "{label}"
+        );
+        assert_eq!(
+            theirs["archive"]["start"].as_str(),
+            ours.wal_start.as_deref(),
+            "{label}"
+        );
+        assert_eq!(
+            theirs["archive"]["stop"].as_str(),
+            ours.wal_stop.as_deref(),
+            "{label}"
+        );
+        assert_eq!(
+            theirs["lsn"]["start"].as_str(),
+            ours.lsn_start.as_deref(),
+            "{label}"
+        );
+        assert_eq!(
+            theirs["lsn"]["stop"].as_str(),
+            ours.lsn_stop.as_deref(),
+            "{label}"
+        );
         assert_eq!(theirs["prior"].as_str(), ours.prior.as_deref(), "{label}");
         let reference: Vec<&str> = theirs["reference"]
             .as_array()
@@ -122,9 +157,16 @@ fn assert_matches_pgbackrest(report: &StanzaReport, info: &Value) {
         assert_eq!(reference, ours.reference, "{label}");
         assert_eq!(theirs["database"]["id"], ours.db_id, "{label}");
         assert_eq!(theirs["error"].as_bool(), ours.error, "{label}");
-        assert_eq!(theirs["backrest"]["version"].as_str(), ours.backrest_version.as_deref());
+        assert_eq!(
+            theirs["backrest"]["version"].as_str(),
+            ours.backrest_version.as_deref()
+        );
     }
-    let kinds: Vec<&str> = report.backups.iter().map(|b| b.backup_type.as_str()).collect();
+    let kinds: Vec<&str> = report
+        .backups
+        .iter()
+        .map(|b| b.backup_type.as_str())
+        .collect();
     assert_eq!(kinds, ["full", "diff", "incr"]);
 
     let archives = stanza["archive"].as_array().unwrap();
@@ -205,7 +247,10 @@ async fn pgbackrest_repository_through_posix_and_object_storage() {
         .into_iter()
         .filter(|(_, p, _)| p.contains("/o?") && p.contains("archive%2Fdemo%2F15-1"))
         .count();
-    assert!(archive_pages >= 3, "archive listing must page (got {archive_pages} pages)");
+    assert!(
+        archive_pages >= 3,
+        "archive listing must page (got {archive_pages} pages)"
+    );
 
     // 4. A stanza that does not exist is a status, not an error.
     assert_eq!(
@@ -229,10 +274,16 @@ async fn pgbackrest_repository_through_posix_and_object_storage() {
     // 6. Damage to backup.info alone: pgBackRest falls back to the copy; so do we.
     let one_bad = fx.copy_repo("repo-one-bad");
     tamper(&one_bad.join("backup/demo/backup.info"));
-    let r = read_stanza(&PosixRepo::new(&one_bad), STANZA).await.unwrap();
+    let r = read_stanza(&PosixRepo::new(&one_bad), STANZA)
+        .await
+        .unwrap();
     assert_eq!(r.status, StanzaStatus::Ok);
     assert_eq!(r.backups, report.backups);
-    assert!(r.warnings.iter().any(|w| w.contains("backup.info.copy")), "{:?}", r.warnings);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("backup.info.copy")),
+        "{:?}",
+        r.warnings
+    );
     assert!(!fx.pgbackrest_info(&one_bad).contains("ChecksumError"));
 
     // 7. Damage to both: checksum mismatch, with the checksum pgBackRest computes.
@@ -240,7 +291,9 @@ async fn pgbackrest_repository_through_posix_and_object_storage() {
     for f in ["backup.info", "backup.info.copy"] {
         tamper(&both_bad.join("backup/demo").join(f));
     }
-    let r = read_stanza(&PosixRepo::new(&both_bad), STANZA).await.unwrap();
+    let r = read_stanza(&PosixRepo::new(&both_bad), STANZA)
+        .await
+        .unwrap();
     let theirs = pgbackrest_actual_checksum(&fx.pgbackrest_info(&both_bad));
     match &r.status {
         StanzaStatus::ChecksumMismatch {
@@ -250,9 +303,10 @@ async fn pgbackrest_repository_through_posix_and_object_storage() {
         } => {
             assert_eq!(file, "backup/demo/backup.info");
             assert_eq!(actual, &theirs, "same recomputed checksum as pgBackRest");
-            let stored = parse_info(&std::fs::read(fx.repo().join("backup/demo/backup.info")).unwrap())
-                .unwrap()
-                .checksum_expected;
+            let stored =
+                parse_info(&std::fs::read(fx.repo().join("backup/demo/backup.info")).unwrap())
+                    .unwrap()
+                    .checksum_expected;
             assert_eq!(expected, &stored);
         }
         other => panic!("expected ChecksumMismatch, got {other:?}"),
@@ -275,7 +329,9 @@ async fn pgbackrest_repository_through_posix_and_object_storage() {
     for f in ["archive.info", "archive.info.copy"] {
         std::fs::write(garbage.join("archive/demo").join(f), b"\xff\xfe not text").unwrap();
     }
-    let r = read_stanza(&PosixRepo::new(&garbage), STANZA).await.unwrap();
+    let r = read_stanza(&PosixRepo::new(&garbage), STANZA)
+        .await
+        .unwrap();
     assert!(
         matches!(&r.status, StanzaStatus::Unreadable { file, .. } if file == "archive/demo/archive.info"),
         "{:?}",

@@ -65,7 +65,10 @@ fn published_get_example_is_reproduced_exactly() {
         .unwrap();
     assert_eq!(signed.signing_string, uncommented("get.signing-string"));
     assert_eq!(signed.authorization, uncommented("get.authorization"));
-    assert_eq!(signed.x_content_sha256, None, "GET must not sign body headers");
+    assert_eq!(
+        signed.x_content_sha256, None,
+        "GET must not sign body headers"
+    );
 }
 
 #[test]
@@ -92,7 +95,10 @@ fn published_post_example_is_reproduced_exactly() {
 fn reqwest_requests_are_signed_as_sent() {
     // The same examples through sign_request: the URL's path and query must
     // be signed exactly as reqwest will send them.
-    for (req, body) in [("get.request", None), ("post.request", Some(fixture("post-body.json")))] {
+    for (req, body) in [
+        ("get.request", None),
+        ("post.request", Some(fixture("post-body.json"))),
+    ] {
         let method: reqwest::Method = field(req, "method").parse().unwrap();
         let mut request = reqwest::Request::new(method, field(req, "url").parse().unwrap());
         request
@@ -132,9 +138,9 @@ fn empty_body_post_still_signs_body_headers() {
     assert!(signed
         .signing_string
         .contains("(request-target): put /n/ns/b/bucket/o/empty\nhost: 127.0.0.1:8080\n"));
-    assert!(signed
-        .authorization
-        .contains("headers=\"date (request-target) host content-length content-type x-content-sha256\""));
+    assert!(signed.authorization.contains(
+        "headers=\"date (request-target) host content-length content-type x-content-sha256\""
+    ));
 }
 
 #[test]
@@ -149,7 +155,11 @@ fn fingerprint_of_published_key_matches_openssl() {
         .arg(&key_path)
         .output()
         .expect("openssl must be installed");
-    assert!(der.status.success(), "{}", String::from_utf8_lossy(&der.stderr));
+    assert!(
+        der.status.success(),
+        "{}",
+        String::from_utf8_lossy(&der.stderr)
+    );
     let digest = md5_hex_colon_via_openssl(&der.stdout);
     assert_eq!(test_key().fingerprint(), digest);
     // The page's sample fingerprint is a placeholder, not this key's.
