@@ -62,8 +62,9 @@ struct Account {
     name: String,
     system: bool,
     homedir: String,
-    /// The home is created by `runcmd` with the owner and mode the plan wants (etcd's data
-    /// directory must be 0700), not by `useradd -m` from /etc/skel.
+    /// True when the plan lists the home among its directories: `runcmd` then creates it with
+    /// the owner and mode the plan wants (etcd's data directory must be 0700) instead of
+    /// `useradd -m` copying /etc/skel into it. Otherwise useradd creates the home.
     no_create_home: bool,
     shell: String,
     lock_passwd: bool,
@@ -86,7 +87,7 @@ pub fn render(plan: &HostPlan) -> String {
             name: u.name.clone(),
             system: true,
             homedir: u.home.clone(),
-            no_create_home: true,
+            no_create_home: plan.directories.iter().any(|d| d.path == u.home),
             shell: u.shell.clone(),
             lock_passwd: true,
         })

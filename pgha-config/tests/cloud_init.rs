@@ -90,6 +90,8 @@ fn etcd_host_document_shape() {
     assert_eq!(users[1]["name"].as_str(), Some("etcd"));
     assert_eq!(users[1]["system"].as_bool(), Some(true));
     assert_eq!(users[1]["shell"].as_str(), Some("/sbin/nologin"));
+    // The data directory is the home; runcmd creates it 0700, useradd must not.
+    assert_eq!(users[1]["no_create_home"].as_bool(), Some(true));
     // The tutorial layout installs etcd from a tarball: no packages, so no index refresh.
     assert!(v.get("packages").is_none());
     assert!(v.get("package_update").is_none());
@@ -161,6 +163,16 @@ fn seed_documents_fit_oci_user_data() {
             plan.host
         );
     }
+}
+
+#[test]
+fn a_home_the_plan_does_not_create_is_left_to_useradd() {
+    let mut plan = plan_with_content(String::new(), 0o644);
+    let v = parse(&cloud_init::render(&plan));
+    assert_eq!(v["users"][1]["no_create_home"].as_bool(), Some(true));
+    plan.directories.clear();
+    let v = parse(&cloud_init::render(&plan));
+    assert_eq!(v["users"][1]["no_create_home"].as_bool(), Some(false));
 }
 
 #[test]
