@@ -1,21 +1,937 @@
-//! Renders a database host: patroni.yml, its unit, and (through [`crate::pgbackrest::render`])
-//! pgBackRest's configuration, scripts and schedule.
+//! Renders a database host: patroni.yml, its unit, the secret resolver, and (through
+//! [`crate::pgbackrest::render`]) pgBackRest's configuration, scripts and schedule.
+//!
+//! patroni.yml is built as a `serde_norway` mapping, never as text, so every value is typed
+//! (`ttl: 20` stays an integer, `log_file_mode: '0640'` and `watchdog.mode: 'off'` stay strings)
+//! and quoted the way PyYAML — Patroni's parser — reads it back.
+//!
+//! What we emit is accepted by Patroni 3.x and 4.x alike: Patroni 4 dropped `bootstrap.users`
+//! (we never emit it; the post-bootstrap script creates the admin role), and everything else we
+//! use (`postgresql.pg_hba`, `recovery_conf`, custom bootstrap and replica methods,
+//! `use_unix_socket_repl`, `failsafe_mode`) exists in both. The only version-dependent key is the
+//! `failover_priority` tag (Patroni 3.1+), which is written only when set.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde_norway::{Mapping, Number, Value};
 
 use crate::cluster::Cluster;
-use crate::host::{HostPlan, HostRole};
+use crate::etcd::{host_for_url, EtcdApi};
+use crate::host::{Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser};
+use crate::patroni::{PatroniNode, PgValue, WatchdogMode};
+use crate::pgbackrest::render as backrest;
+use crate::pgbackrest::render::shell_quote;
+use crate::platform::PlatformPreset;
+use crate::secret::Secret;
+
+/// A YAML mapping from `(key, value)` pairs, in the given order.
+fn map<const N: usize>(pairs: [(&str, Value); N]) -> Mapping {
+    let mut m = Mapping::new();
+    for (k, v) in pairs {
+        m.insert(Value::from(k), v);
+    }
+    m
+}
+
+fn s(text: &str) -> Value {
+    Value::from(text)
+}
+
+fn n(v: u64) -> Value {
+    Value::Number(Number::from(v))
+}
+
+fn insert(m: &mut Mapping, key: &str, value: impl Into<Value>) {
+    m.insert(Value::from(key), value.into());
+}
+
+fn pg_value(v: &PgValue) -> Value {
+    match v {
+        PgValue::Bool(b) => Value::Bool(*b),
+        PgValue::Int(i) => Value::Number(Number::from(*i)),
+        PgValue::Float(x) => Value::Number(Number::from(*x)),
+        PgValue::Text(t) => Value::from(t.as_str()),
+    }
+}
+
+/// The pg_hba authentication method for passwords: `md5` when `password_encryption` is `md5`,
+/// otherwise `scram-sha-256` (PostgreSQL 14+'s default encryption). A `scram-sha-256` line also
+/// accepts nothing else, so it must match how the passwords were stored.
+pub fn hba_method(cluster: &Cluster) -> &'static str {
+    match cluster.patroni.parameters.get("password_encryption") {
+        Some(v) if v.to_string().eq_ignore_ascii_case("md5") => "md5",
+        _ => "scram-sha-256",
+    }
+}
+
+/// An address as a pg_hba single-host mask: `/32` for IPv4, `/128` for IPv6; a host name stays
+/// as it is (pg_hba accepts names).
+pub fn host_cidr(address: &str) -> String {
+    match address.trim_matches(['[', ']']).parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => format!("{a}/32"),
+        Ok(IpAddr::V6(a)) => format!("{a}/128"),
+        Err(_) => address.to_string(),
+    }
+}
+
+/// pg_hba.conf lines (Patroni's `postgresql.pg_hba`), the same on every node:
+///
+/// 1. the superuser over the unix socket by `peer` (Patroni, pgBackRest and the backup job run
+///    as the operating-system user of the same name; with another superuser name, a password);
+/// 2. the replication role over the unix socket (Patroni's local replication connection,
+///    `use_unix_socket_repl`);
+/// 3. replication from every node's address (streaming and pg_basebackup);
+/// 4. the rewind role from every node's address to the `postgres` database (pg_rewind);
+/// 5. every client network (`host all all CIDR`);
+/// 6. the extra lines of the model, as given.
+///
+/// Password lines use [`hba_method`].
+pub fn pg_hba(cluster: &Cluster) -> Vec<String> {
+    let p = &cluster.patroni;
+    let auth = hba_method(cluster);
+    let layout = cluster.layout();
+    let users = &p.users;
+    let mut out = Vec::new();
+    let local_super = if users.superuser == layout.postgres_user {
+        "peer"
+    } else {
+        auth
+    };
+    out.push(format!("local all {} {local_super}", users.superuser));
+    out.push(format!("local replication {} {auth}", users.replication));
+    for node in &cluster.nodes {
+        out.push(format!(
+            "host replication {} {} {auth}",
+            users.replication,
+            host_cidr(&node.address)
+        ));
+    }
+    if p.use_pg_rewind {
+        for node in &cluster.nodes {
+            out.push(format!(
+                "host postgres {} {} {auth}",
+                users.rewind,
+                host_cidr(&node.address)
+            ));
+        }
+    }
+    for cidr in &p.client_cidrs {
+        out.push(format!("host all all {cidr} {auth}"));
+    }
+    out.extend(p.pg_hba.iter().cloned());
+    out
+}
+
+/// The PostgreSQL parameters stored in the DCS (`bootstrap.dcs.postgresql.parameters`): the
+/// cluster's parameters plus the ones we own — archiving through pgBackRest, `wal_level`
+/// `replica` (unless `logical` is asked for), `hot_standby`, and `wal_log_hints` when pg_rewind
+/// is used without data checksums (pg_rewind needs one of the two).
+pub fn dcs_parameters(cluster: &Cluster) -> Mapping {
+    let p = &cluster.patroni;
+    let mut m = Mapping::new();
+    for (k, v) in &p.parameters {
+        insert(&mut m, k, pg_value(v));
+    }
+    insert(&mut m, "archive_mode", "on");
+    insert(
+        &mut m,
+        "archive_command",
+        backrest::archive_command(cluster),
+    );
+    let logical = p
+        .parameters
+        .get("wal_level")
+        .is_some_and(|v| v.to_string() == "logical");
+    if !logical {
+        insert(&mut m, "wal_level", "replica");
+    }
+    insert(&mut m, "hot_standby", "on");
+    if p.use_pg_rewind && !p.initdb.data_checksums {
+        insert(&mut m, "wal_log_hints", "on");
+    }
+    m
+}
+
+/// Patroni's `bootstrap` section.
+fn bootstrap(cluster: &Cluster) -> Mapping {
+    let p = &cluster.patroni;
+    let layout = cluster.layout();
+    let dcs = map([
+        ("ttl", n(p.ttl.into())),
+        ("loop_wait", n(p.loop_wait.into())),
+        ("retry_timeout", n(p.retry_timeout.into())),
+        ("maximum_lag_on_failover", n(p.maximum_lag_on_failover)),
+        ("synchronous_mode", Value::Bool(p.synchronous_mode)),
+        (
+            "synchronous_mode_strict",
+            Value::Bool(p.synchronous_mode_strict),
+        ),
+        ("failsafe_mode", Value::Bool(p.failsafe_mode)),
+        (
+            "postgresql",
+            Value::Mapping(map([
+                ("use_pg_rewind", Value::Bool(p.use_pg_rewind)),
+                ("use_slots", Value::Bool(p.use_slots)),
+                ("parameters", Value::Mapping(dcs_parameters(cluster))),
+            ])),
+        ),
+    ]);
+    // Custom bootstrap: Patroni runs `command --scope=<scope> --datadir=<data_dir>` (no_params
+    // false), then writes recovery_conf (keep_existing_recovery_conf false also strips the
+    // recovery settings pgBackRest put in postgresql.auto.conf, so Patroni's are the only ones).
+    let method = map([
+        ("command", s(&backrest::bootstrap_script_path(cluster))),
+        ("keep_existing_recovery_conf", Value::Bool(false)),
+        ("no_params", Value::Bool(false)),
+        (
+            "recovery_conf",
+            Value::Mapping(map([
+                ("restore_command", s(&backrest::restore_command(cluster))),
+                ("recovery_target_timeline", s("latest")),
+            ])),
+        ),
+    ]);
+    let mut initdb: Vec<Value> = vec![Value::Mapping(map([("encoding", s(&p.initdb.encoding))]))];
+    if let Some(locale) = &p.initdb.locale {
+        initdb.push(Value::Mapping(map([("locale", s(locale))])));
+    }
+    if p.initdb.data_checksums {
+        initdb.push(s("data-checksums"));
+    }
+    if let Some(wal) = &layout.pg_wal_dir {
+        initdb.push(Value::Mapping(map([("waldir", s(wal))])));
+    }
+    map([
+        ("dcs", Value::Mapping(dcs)),
+        ("method", s("pgbackrest")),
+        ("pgbackrest", Value::Mapping(method)),
+        ("initdb", Value::Sequence(initdb)),
+        (
+            "post_bootstrap",
+            s(&backrest::post_bootstrap_script_path(cluster)),
+        ),
+    ])
+}
+
+/// One `authentication` entry: the user name, and the password only when it is inline (a
+/// reference reaches Patroni as `PATRONI_<ROLE>_PASSWORD` from secrets.env).
+fn credentials(username: &str, password: Option<&Secret>) -> Value {
+    let mut m = map([("username", s(username))]);
+    if let Some(pw) = password.and_then(Secret::inline) {
+        insert(&mut m, "password", pw);
+    }
+    Value::Mapping(m)
+}
+
+/// Patroni's local `postgresql` section for `node`.
+fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
+    let p = &cluster.patroni;
+    let layout = cluster.layout();
+    let secrets = &cluster.secrets;
+    let mut auth = map([
+        (
+            "superuser",
+            credentials(&p.users.superuser, Some(&secrets.superuser_password)),
+        ),
+        (
+            "replication",
+            credentials(&p.users.replication, Some(&secrets.replication_password)),
+        ),
+    ]);
+    if p.use_pg_rewind {
+        insert(
+            &mut auth,
+            "rewind",
+            credentials(&p.users.rewind, secrets.rewind_password.as_ref()),
+        );
+    }
+    let mut parameters = Mapping::new();
+    for (k, v) in &node.parameters {
+        insert(&mut parameters, k, pg_value(v));
+    }
+    insert(
+        &mut parameters,
+        "unix_socket_directories",
+        layout.pg_socket_dir.as_str(),
+    );
+    insert(&mut parameters, "log_directory", layout.pg_log_dir.as_str());
+
+    let mut basebackup = vec![Value::Mapping(map([("checkpoint", s("fast"))]))];
+    if let Some(wal) = &layout.pg_wal_dir {
+        basebackup.push(Value::Mapping(map([("waldir", s(wal))])));
+    }
+    map([
+        (
+            "listen",
+            s(&format!("{}:{}", host_for_url(node.listen()), node.pg_port)),
+        ),
+        (
+            "connect_address",
+            s(&format!("{}:{}", host_for_url(&node.address), node.pg_port)),
+        ),
+        ("data_dir", s(&layout.pg_data_dir)),
+        ("bin_dir", s(&layout.pg_bin_dir)),
+        (
+            "pgpass",
+            s(&format!("{}/pgpass", layout.patroni_config_dir)),
+        ),
+        // Local superuser and replication connections go through the unix socket (peer for
+        // the superuser), so they never depend on the node's own address being reachable.
+        ("use_unix_socket", Value::Bool(true)),
+        ("use_unix_socket_repl", Value::Bool(true)),
+        ("authentication", Value::Mapping(auth)),
+        ("parameters", Value::Mapping(parameters)),
+        (
+            "pg_hba",
+            Value::Sequence(pg_hba(cluster).iter().map(|l| s(l)).collect()),
+        ),
+        (
+            "create_replica_methods",
+            Value::Sequence(vec![s("pgbackrest"), s("basebackup")]),
+        ),
+        (
+            "pgbackrest",
+            Value::Mapping(map([
+                ("command", s(&backrest::create_replica_command(cluster))),
+                ("keep_data", Value::Bool(true)),
+                ("no_params", Value::Bool(true)),
+            ])),
+        ),
+        ("basebackup", Value::Sequence(basebackup)),
+        (
+            "recovery_conf",
+            Value::Mapping(map([(
+                "restore_command",
+                s(&backrest::restore_command(cluster)),
+            )])),
+        ),
+    ])
+}
+
+/// The DCS section: `etcd3:` (or `etcd:` for the v2 API) with every member as `host:port`.
+fn dcs_section(cluster: &Cluster) -> (&'static str, Mapping) {
+    let etcd = &cluster.etcd;
+    let hosts = etcd
+        .members
+        .iter()
+        .map(|m| s(&m.client_host_port()))
+        .collect();
+    let mut m = map([("hosts", Value::Sequence(hosts))]);
+    if let Some(tls) = &etcd.tls {
+        insert(&mut m, "protocol", "https");
+        insert(&mut m, "cacert", tls.ca_file.as_str());
+        if tls.client_cert_auth {
+            insert(&mut m, "cert", tls.cert_file.as_str());
+            insert(&mut m, "key", tls.key_file.as_str());
+        }
+    }
+    let key = match etcd.api {
+        EtcdApi::V3 => "etcd3",
+        EtcdApi::V2 => "etcd",
+    };
+    (key, m)
+}
+
+/// patroni.yml of the node at `node` as a YAML value.
+pub fn patroni_config(cluster: &Cluster, node: &PatroniNode) -> Value {
+    let p = &cluster.patroni;
+    let port = node.restapi_port_or(p.restapi_port);
+    let mut restapi = map([
+        (
+            "listen",
+            s(&format!("{}:{}", host_for_url(node.listen()), port)),
+        ),
+        (
+            "connect_address",
+            s(&format!("{}:{}", host_for_url(&node.address), port)),
+        ),
+    ]);
+    if let Some(api) = &cluster.secrets.restapi {
+        if let Some(pw) = api.password.inline() {
+            insert(
+                &mut restapi,
+                "authentication",
+                Value::Mapping(map([("username", s(&api.username)), ("password", s(pw))])),
+            );
+        }
+    }
+    let (dcs_key, dcs) = dcs_section(cluster);
+    let watchdog = match p.watchdog {
+        WatchdogMode::Off => "off",
+        WatchdogMode::Automatic => "automatic",
+        WatchdogMode::Required => "required",
+    };
+    let t = &node.tags;
+    let mut tags = map([
+        ("nofailover", Value::Bool(t.nofailover)),
+        ("noloadbalance", Value::Bool(t.noloadbalance)),
+        ("clonefrom", Value::Bool(t.clonefrom)),
+        ("nosync", Value::Bool(t.nosync)),
+    ]);
+    if let Some(prio) = t.failover_priority {
+        insert(&mut tags, "failover_priority", n(prio.into()));
+    }
+    Value::Mapping(map([
+        ("scope", s(&cluster.name)),
+        ("namespace", s(&cluster.namespace)),
+        ("name", s(&node.name)),
+        ("restapi", Value::Mapping(restapi)),
+        (dcs_key, Value::Mapping(dcs)),
+        ("bootstrap", Value::Mapping(bootstrap(cluster))),
+        ("postgresql", Value::Mapping(postgresql(cluster, node))),
+        ("watchdog", Value::Mapping(map([("mode", s(watchdog))]))),
+        ("tags", Value::Mapping(tags)),
+    ]))
+}
+
+/// Whether a string can be written as a plain (unquoted) YAML scalar and read back as the same
+/// string by both YAML 1.2 parsers (serde_norway) and YAML 1.1 parsers (PyYAML, which Patroni
+/// uses). Deliberately conservative: it must start with a letter, `_` or `/` (so no number,
+/// date, sexagesimal `10:30`, `.inf`, `~` or indicator), use only characters that are never
+/// special in the middle of a block scalar, have no `: `/` #` and no edge blanks, and not be
+/// one of YAML 1.1's boolean or null words (`on`, `off`, `yes`, `no`, `y`, `n`, …).
+pub fn yaml_plain_is_safe(text: &str) -> bool {
+    const WORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '_' || first == '/')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _./@%+=,:-".contains(c))
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.ends_with([':', ' '])
+        && !WORDS.contains(&text.to_ascii_lowercase().as_str())
+}
+
+/// A scalar as YAML text: plain when [`yaml_plain_is_safe`], otherwise single-quoted (`'`
+/// doubled), or double-quoted with JSON escapes when it has control characters (JSON's escapes
+/// are valid YAML double-quoted escapes).
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(num) => num.to_string(),
+        Value::String(t) if yaml_plain_is_safe(t) => t.clone(),
+        Value::String(t) if !t.chars().any(char::is_control) => {
+            format!("'{}'", t.replace('\'', "''"))
+        }
+        Value::String(t) => serde_json::to_string(t).unwrap_or_default(),
+        // Not produced by our tree; keep the emitter total.
+        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => serde_norway::to_string(v)
+            .unwrap_or_default()
+            .trim_end()
+            .to_string(),
+    }
+}
+
+fn is_nested(v: &Value) -> bool {
+    matches!(v, Value::Mapping(m) if !m.is_empty())
+        || matches!(v, Value::Sequence(s) if !s.is_empty())
+}
+
+fn yaml_leaf(v: &Value) -> String {
+    match v {
+        Value::Mapping(_) => "{}".to_string(),
+        Value::Sequence(_) => "[]".to_string(),
+        other => yaml_scalar(other),
+    }
+}
+
+/// Writes `v` in block style at `indent` spaces.
+fn yaml_block(out: &mut String, v: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Mapping(m) => {
+            for (k, val) in m {
+                out.push_str(&pad);
+                out.push_str(&yaml_scalar(k));
+                out.push(':');
+                if is_nested(val) {
+                    out.push('\n');
+                    yaml_block(out, val, indent + 2);
+                } else {
+                    out.push(' ');
+                    out.push_str(&yaml_leaf(val));
+                    out.push('\n');
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            for item in items {
+                out.push_str(&pad);
+                out.push_str("- ");
+                if is_nested(item) {
+                    // The item's first line follows the dash; the rest align under it.
+                    let mut inner = String::new();
+                    yaml_block(&mut inner, item, indent + 2);
+                    out.push_str(inner.get(indent + 2..).unwrap_or(""));
+                } else {
+                    out.push_str(&yaml_leaf(item));
+                    out.push('\n');
+                }
+            }
+        }
+        other => {
+            out.push_str(&pad);
+            out.push_str(&yaml_leaf(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// The YAML text of a value tree, readable alike by YAML 1.1 and 1.2 parsers.
+///
+/// serde_norway builds and checks the tree, but its serializer quotes strings by YAML 1.2 rules
+/// only: it writes `mode: off` or `password: yes` plain, which PyYAML — Patroni's parser, YAML
+/// 1.1 — reads as booleans, and it has no way to force quoting (tags come out as local `!str`).
+/// This small block-style emitter quotes every string that is not [`yaml_plain_is_safe`]; tests
+/// check that PyYAML and serde_norway both read every rendered file back to the same tree.
+pub fn to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    yaml_block(&mut out, v, 0);
+    out
+}
+
+/// patroni.yml of `node` as text.
+pub fn patroni_yml(cluster: &Cluster, node: &PatroniNode) -> String {
+    let body = to_yaml(&patroni_config(cluster, node));
+    format!(
+        "# Patroni configuration of {} in cluster {}, rendered by pgha.\n{body}",
+        node.name, cluster.name
+    )
+}
+
+/// Whether patroni.yml holds an inline password.
+pub fn patroni_yml_is_sensitive(cluster: &Cluster) -> bool {
+    let sec = &cluster.secrets;
+    sec.superuser_password.inline().is_some()
+        || sec.replication_password.inline().is_some()
+        || (cluster.patroni.use_pg_rewind
+            && sec
+                .rewind_password
+                .as_ref()
+                .and_then(Secret::inline)
+                .is_some())
+        || sec
+            .restapi
+            .as_ref()
+            .and_then(|a| a.password.inline())
+            .is_some()
+}
+
+/// Path of patroni.yml.
+pub fn patroni_yml_path(cluster: &Cluster) -> String {
+    format!("{}/patroni.yml", cluster.layout().patroni_config_dir)
+}
+
+/// The environment variable each secret reaches Patroni, pgBackRest or our scripts through, in a
+/// fixed order. Only secrets that are configured (and, for the pgBackRest ones, used) appear.
+pub fn secret_variables(cluster: &Cluster) -> Vec<(&'static str, &Secret)> {
+    let s = &cluster.secrets;
+    let mut out: Vec<(&'static str, &Secret)> = vec![
+        ("PATRONI_SUPERUSER_PASSWORD", &s.superuser_password),
+        ("PATRONI_REPLICATION_PASSWORD", &s.replication_password),
+    ];
+    if let Some(r) = &s.rewind_password {
+        out.push(("PATRONI_REWIND_PASSWORD", r));
+    }
+    if let Some(api) = &s.restapi {
+        out.push(("PATRONI_RESTAPI_PASSWORD", &api.password));
+    }
+    if matches!(
+        cluster.pgbackrest.repository,
+        crate::pgbackrest::Repository::S3(_)
+    ) {
+        if let Some(k) = &s.s3_key {
+            out.push(("PGBACKREST_REPO1_S3_KEY", k));
+        }
+        if let Some(k) = &s.s3_key_secret {
+            out.push(("PGBACKREST_REPO1_S3_KEY_SECRET", k));
+        }
+    }
+    if cluster.pgbackrest.cipher_type.is_some() {
+        if let Some(k) = &s.repo_cipher_pass {
+            out.push(("PGBACKREST_REPO1_CIPHER_PASS", k));
+        }
+    }
+    if cluster.patroni.admin_user.is_some() {
+        if let Some(k) = &s.admin_password {
+            out.push(("PGHA_ADMIN_PASSWORD", k));
+        }
+    }
+    out
+}
+
+/// Whether any secret the host uses is a reference resolved at boot.
+pub fn has_secret_references(cluster: &Cluster) -> bool {
+    secret_variables(cluster)
+        .iter()
+        .any(|(_, s)| s.is_reference())
+}
+
+/// Path of the secret resolver script.
+pub fn resolver_path(cluster: &Cluster) -> String {
+    format!("{}/pgha-resolve-secrets", cluster.layout().script_dir)
+}
+
+/// The secret resolver: a root script run once before the services start. It reads every
+/// referenced secret — from an existing environment file (parsed, never executed) or from OCI
+/// Vault with the instance principal — and writes secrets.env atomically (a temporary file in
+/// the same directory, mode 0640 root:postgres, then `mv`), each line quoted by the rules
+/// systemd's `EnvironmentFile=` and bash share. Inline secrets that only reach their consumer
+/// through the environment (the admin password) are embedded, which makes the script itself
+/// sensitive. `None` when no secret is a reference.
+pub fn resolve_secrets_script(cluster: &Cluster) -> Option<String> {
+    if !has_secret_references(cluster) {
+        return None;
+    }
+    let layout = cluster.layout();
+    let mut sc = String::new();
+    sc.push_str("#!/usr/bin/env bash\n");
+    sc.push_str(&format!(
+        "# Resolves the secret references of cluster {} into secrets.env, rendered by pgha.\n",
+        cluster.name
+    ));
+    sc.push_str("set -euo pipefail\numask 027\n\n");
+    sc.push_str(&format!(
+        "target={}\ngroup={}\n\n",
+        backrest::shell_assign(&backrest::secrets_env_path(cluster)),
+        backrest::shell_assign(&layout.postgres_user)
+    ));
+    sc.push_str(
+        r##"log() { printf 'pgha-resolve-secrets: %s\n' "$*" >&2; }
+
+# env_value FILE NAME: the value NAME is assigned in FILE (`NAME=value` or `export NAME=value`,
+# one pair of surrounding quotes removed, the last assignment wins). The file is read, never run.
+env_value() {
+    local file="$1" name="$2" line value="" found=""
+    if [[ ! -r "$file" ]]; then
+        log "cannot read $file"
+        return 1
+    fi
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        line="${line%$'\r'}"
+        line="${line#"${line%%[![:space:]]*}"}"
+        line="${line#export }"
+        [[ "$line" == "$name="* ]] || continue
+        value="${line#*=}"
+        if [[ ${#value} -ge 2 && ( ("$value" == \"*\") || ("$value" == \'*\') ) ]]; then
+            value="${value:1:${#value}-2}"
+        fi
+        found=1
+    done <"$file"
+    if [[ -z "$found" ]]; then
+        log "$name is not set in $file"
+        return 1
+    fi
+    printf '%s' "$value"
+}
+
+# vault_value OCID: the content of an OCI Vault secret, fetched with the instance principal
+# (retried: the principal can take a moment to become usable after the first boot).
+vault_value() {
+    local id="$1" attempt content
+    for attempt in 1 2 3 4 5; do
+        if content="$(oci secrets secret-bundle get --secret-id "$id" --auth instance_principal \
+            --query 'data."secret-bundle-content".content' --raw-output)"; then
+            printf '%s' "$content" | base64 -d
+            return 0
+        fi
+        log "fetching $id failed (attempt $attempt)"
+        sleep $((attempt * 5))
+    done
+    return 1
+}
+
+# env_line NAME VALUE: NAME="VALUE" with \ " ` $ escaped, which systemd and bash read alike.
+env_line() {
+    local value="$2"
+    if [[ "$value" == *$'\n'* || -z "$value" ]]; then
+        log "$1 is empty or has a line break"
+        return 1
+    fi
+    value="${value//\\/\\\\}"
+    value="${value//\"/\\\"}"
+    value="${value//\`/\\\`}"
+    value="${value//\$/\\\$}"
+    printf '%s="%s"\n' "$1" "$value"
+}
+
+tmp="$(mktemp "$(dirname "$target")/.secrets.env.XXXXXX")"
+trap 'rm -f "$tmp"' EXIT
+echo "# Resolved by pgha-resolve-secrets; do not edit." >"$tmp"
+"##,
+    );
+    let restapi_user = cluster.secrets.restapi.as_ref().map(|a| a.username.clone());
+    for (var, secret) in secret_variables(cluster) {
+        let fetch = match secret {
+            Secret::EnvFile { path, variable } => {
+                format!("env_value {} {}", shell_quote(path), shell_quote(variable))
+            }
+            Secret::OciVault { secret_id } => {
+                format!("vault_value {}", shell_quote(secret_id))
+            }
+            // Inline secrets that are already in patroni.yml or pgbackrest.conf stay there.
+            Secret::Value(v) if var == "PGHA_ADMIN_PASSWORD" => {
+                format!("printf '%s' {}", shell_quote(v))
+            }
+            Secret::Value(_) => continue,
+        };
+        if var == "PATRONI_RESTAPI_PASSWORD" {
+            if let Some(user) = &restapi_user {
+                sc.push_str(&format!(
+                    "env_line PATRONI_RESTAPI_USERNAME {} >>\"$tmp\"\n",
+                    shell_quote(user)
+                ));
+            }
+        }
+        sc.push_str(&format!(
+            "value=\"$({fetch})\"\nenv_line {var} \"$value\" >>\"$tmp\"\n"
+        ));
+    }
+    sc.push_str(
+        r#"chown "root:$group" "$tmp"
+chmod 0640 "$tmp"
+mv -f "$tmp" "$target"
+trap - EXIT
+log "wrote $target"
+"#,
+    );
+    Some(sc)
+}
+
+/// Whether the resolver embeds an inline secret.
+fn resolver_is_sensitive(cluster: &Cluster) -> bool {
+    secret_variables(cluster)
+        .iter()
+        .any(|(var, s)| *var == "PGHA_ADMIN_PASSWORD" && s.inline().is_some())
+}
+
+/// secrets.env rendered directly, when no secret is a reference but an inline one can only reach
+/// its consumer through the environment (the admin password for the post-bootstrap script).
+fn inline_secrets_env(cluster: &Cluster) -> Option<RenderedFile> {
+    if has_secret_references(cluster) {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = secret_variables(cluster)
+        .into_iter()
+        .filter(|(var, _)| *var == "PGHA_ADMIN_PASSWORD")
+        .filter_map(|(var, s)| s.inline().map(|v| (var.to_string(), v.to_string())))
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    Some(RenderedFile {
+        path: backrest::secrets_env_path(cluster),
+        content: crate::systemd::env_file(
+            &["Secrets for the pgha scripts, rendered by pgha."],
+            &pairs,
+        ),
+        mode: 0o640,
+        owner: "root".to_string(),
+        group: cluster.layout().postgres_user,
+        sensitive: true,
+        kind: FileKind::EnvFile,
+    })
+}
+
+/// The Patroni service.
+///
+/// `Restart=on-failure` rather than the tutorial's `Restart=no`: `KillMode=process` leaves
+/// PostgreSQL running when Patroni dies, and a primary whose Patroni is gone keeps accepting
+/// writes while its leader key expires and another node is promoted. Restarting Patroni lets it
+/// adopt the running PostgreSQL and demote it if it lost the leader race. Patroni also exits
+/// after a failed bootstrap (repository briefly unreachable), and the restart retries it.
+/// Inspecting a broken node stays possible with `systemctl stop patroni`.
+pub fn service(cluster: &Cluster, node: &PatroniNode) -> Service {
+    let layout = cluster.layout();
+    Service {
+        name: "patroni".to_string(),
+        description: format!(
+            "Patroni member {} of PostgreSQL cluster {}",
+            node.name, cluster.name
+        ),
+        user: layout.postgres_user.clone(),
+        group: layout.postgres_user.clone(),
+        exec_start: vec![layout.patroni_bin.clone(), patroni_yml_path(cluster)],
+        environment_files: vec![format!("-{}", backrest::secrets_env_path(cluster))],
+        environment: Vec::new(),
+        working_directory: layout.patroni_config_dir.clone(),
+        after: vec!["network-online.target".to_string()],
+        service_type: "simple".to_string(),
+        kill_mode_process: true,
+        restart: "on-failure".to_string(),
+        limit_nofile: Some(65536),
+        timeout_sec: Some(60),
+    }
+}
+
+/// The home directory of the PostgreSQL account on each platform.
+fn postgres_home(cluster: &Cluster) -> String {
+    match cluster.platform.preset {
+        PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9 => "/var/lib/pgsql",
+        PlatformPreset::Debian => "/var/lib/postgresql",
+        PlatformPreset::Tutorial => "/home/postgres",
+    }
+    .to_string()
+}
+
+/// Directories of a database host, parents before children (sorted by path, which orders every
+/// ancestor first), each once.
+pub fn directories(cluster: &Cluster) -> Vec<Directory> {
+    let layout = cluster.layout();
+    let pg = layout.postgres_user.as_str();
+    let dir = |path: &str, owner: &str, group: &str, mode: u32| Directory {
+        path: path.to_string(),
+        owner: owner.to_string(),
+        group: group.to_string(),
+        mode,
+    };
+    let mut out = Vec::new();
+    // Patroni renames or removes and re-creates the data directory (failed bootstrap, reinit),
+    // which needs write access to its parent.
+    if let Some(parent) = Path::new(&layout.pg_data_dir).parent() {
+        let parent = parent.to_string_lossy();
+        if parent != "/" && !parent.is_empty() {
+            out.push(dir(&parent, pg, pg, 0o750));
+        }
+    }
+    out.push(dir(&layout.pg_data_dir, pg, pg, 0o700));
+    if let Some(wal) = &layout.pg_wal_dir {
+        out.push(dir(wal, pg, pg, 0o700));
+    }
+    out.push(dir(&layout.pg_log_dir, pg, pg, 0o750));
+    out.push(dir(&layout.pg_socket_dir, pg, pg, 0o755));
+    out.push(dir(&layout.patroni_config_dir, pg, pg, 0o750));
+    if let Some(parent) = Path::new(&layout.pgbackrest_config).parent() {
+        out.push(dir(&parent.to_string_lossy(), "root", "root", 0o755));
+    }
+    out.push(dir(&layout.pgbackrest_log_dir, pg, pg, 0o750));
+    out.push(dir(&layout.pgbackrest_spool_dir, pg, pg, 0o750));
+    out.push(dir(&layout.pgbackrest_lock_dir, pg, pg, 0o750));
+    out.push(dir(&layout.script_dir, "root", "root", 0o755));
+    out.push(dir(&layout.pgha_dir, "root", pg, 0o750));
+    out.push(dir(&layout.systemd_dir, "root", "root", 0o755));
+    if cluster.pgbackrest.schedule.kind == crate::pgbackrest::ScheduleKind::Cron {
+        out.push(dir(&layout.cron_dir, "root", "root", 0o755));
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    out
+}
+
+/// A tmpfiles.d entry that re-creates the unix socket directory at every boot when it lives on
+/// the `/run` tmpfs (PGDG and Debian packages ship one for their default directory; an override
+/// or the tutorial layout would otherwise lose it at the first reboot).
+fn tmpfiles(cluster: &Cluster) -> Option<RenderedFile> {
+    let layout = cluster.layout();
+    let root = cluster
+        .platform
+        .root
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    let socket = layout.pg_socket_dir.strip_prefix(root)?;
+    if !(socket.starts_with("/run/") || socket.starts_with("/var/run/")) {
+        return None;
+    }
+    Some(RenderedFile {
+        path: format!("{root}/etc/tmpfiles.d/pgha-postgresql.conf"),
+        content: format!(
+            "# PostgreSQL's unix socket directory, re-created at boot; rendered by pgha.\n\
+             d {} 0755 {} {} -\n",
+            layout.pg_socket_dir, layout.postgres_user, layout.postgres_user
+        ),
+        mode: 0o644,
+        owner: "root".to_string(),
+        group: "root".to_string(),
+        sensitive: false,
+        kind: FileKind::Other,
+    })
+}
 
 /// Everything the database node at `node` (an index into `cluster.nodes`) needs.
+///
+/// # Panics
+///
+/// When `node` is not an index of `cluster.nodes` (a caller's mistake, never user input).
 pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
-    let n = &cluster.nodes[node];
+    let Some(n) = cluster.nodes.get(node) else {
+        panic!(
+            "node index {node} out of range: the cluster has {} nodes",
+            cluster.nodes.len()
+        );
+    };
+    let layout = cluster.layout();
+    let pg = layout.postgres_user.clone();
+    let service = service(cluster, n);
+
+    let mut files = vec![RenderedFile {
+        path: patroni_yml_path(cluster),
+        content: patroni_yml(cluster, n),
+        mode: 0o600,
+        owner: pg.clone(),
+        group: pg.clone(),
+        sensitive: patroni_yml_is_sensitive(cluster),
+        kind: FileKind::PatroniYaml,
+    }];
+    files.push(RenderedFile {
+        path: format!("{}/{}.service", layout.systemd_dir, service.name),
+        content: crate::systemd::unit(&service),
+        mode: 0o644,
+        owner: "root".to_string(),
+        group: "root".to_string(),
+        sensitive: false,
+        kind: FileKind::SystemdUnit,
+    });
+    files.extend(backrest::files(cluster, n));
+    let mut prepare_commands = Vec::new();
+    if let Some(script) = resolve_secrets_script(cluster) {
+        files.push(RenderedFile {
+            path: resolver_path(cluster),
+            content: script,
+            mode: 0o700,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            sensitive: resolver_is_sensitive(cluster),
+            kind: FileKind::Shell,
+        });
+        prepare_commands.push(vec![resolver_path(cluster)]);
+    }
+    if let Some(env) = inline_secrets_env(cluster) {
+        files.push(env);
+    }
+    if let Some(t) = tmpfiles(cluster) {
+        files.push(t);
+    }
+    let timers = backrest::timer_units(cluster);
+    if !timers.is_empty() {
+        let mut cmd = vec![
+            "systemctl".to_string(),
+            "enable".to_string(),
+            "--now".to_string(),
+        ];
+        cmd.extend(timers);
+        prepare_commands.push(vec!["systemctl".to_string(), "daemon-reload".to_string()]);
+        prepare_commands.push(cmd);
+    }
+
     HostPlan {
         host: n.name.clone(),
         address: n.address.clone(),
         role: HostRole::Database,
-        users: Vec::new(),
-        packages: Vec::new(),
-        directories: Vec::new(),
-        files: Vec::new(),
-        prepare_commands: Vec::new(),
-        services: Vec::new(),
+        users: vec![SystemUser {
+            name: pg,
+            home: postgres_home(cluster),
+            shell: "/bin/bash".to_string(),
+        }],
+        packages: layout.db_packages.clone(),
+        directories: directories(cluster),
+        files,
+        prepare_commands,
+        services: vec![service],
     }
 }
