@@ -1,0 +1,540 @@
+//! Terraform Registry documentation generated from the provider's own schema.
+//!
+//! Writes `index.md`, `resources/<name>.md` and `data-sources/<name>.md` (the layout and
+//! front matter the Registry reads, close to what HashiCorp's tfplugindocs produces) from the
+//! same schema the server sends Terraform, so descriptions, constraints and sensitivity cannot
+//! drift from the code. Examples come from the repository's `examples/` directory:
+//! `provider/provider.tf`, `resources/<type>/resource.tf` and `import.sh`,
+//! `data-sources/<type>/data-source.tf`. Check mode compares instead of writing, for CI.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tf_provider::schema::{
+    Attribute, AttributeConstraint, AttributeType, Block, NestedBlock, Schema,
+};
+
+use crate::provider::Schemas;
+
+/// Failure to read examples or to read or write docs.
+#[derive(Debug, thiserror::Error)]
+pub enum DocsError {
+    /// The provider's schemas could not be collected.
+    #[error("provider schema: {0}")]
+    Schema(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+}
+
+/// Generated docs: relative path (`resources/x.md`) → content.
+pub type DocSet = BTreeMap<PathBuf, String>;
+
+/// Render every page. `include_undocumented` also renders the internal scaffolding resources
+/// listed in [`crate::resources::UNDOCUMENTED`], which are not committed.
+pub fn generate(
+    schemas: &Schemas,
+    examples: &Path,
+    include_undocumented: bool,
+) -> Result<DocSet, DocsError> {
+    let mut docs = DocSet::new();
+    docs.insert(PathBuf::from("index.md"), index_page(schemas, examples)?);
+    for (name, schema) in &schemas.resources {
+        if !include_undocumented && crate::resources::UNDOCUMENTED.contains(&name.as_str()) {
+            continue;
+        }
+        let dir = examples.join("resources").join(name);
+        let page = type_page(
+            name,
+            "Resource",
+            schema,
+            read_optional(&dir.join("resource.tf"))?,
+            read_optional(&dir.join("import.sh"))?,
+        );
+        docs.insert(PathBuf::from(format!("resources/{}.md", short(name))), page);
+    }
+    for (name, schema) in &schemas.data_sources {
+        let dir = examples.join("data-sources").join(name);
+        let page = type_page(
+            name,
+            "Data Source",
+            schema,
+            read_optional(&dir.join("data-source.tf"))?,
+            None,
+        );
+        docs.insert(
+            PathBuf::from(format!("data-sources/{}.md", short(name))),
+            page,
+        );
+    }
+    // One trailing newline per page, whatever the last section was.
+    for page in docs.values_mut() {
+        let trimmed = page.trim_end().len();
+        page.truncate(trimmed);
+        page.push('\n');
+    }
+    Ok(docs)
+}
+
+/// Write `docs` under `out`, and remove generated-looking pages that no longer have a type.
+pub fn write(out: &Path, docs: &DocSet) -> Result<(), DocsError> {
+    for stale in extra_pages(out, docs)? {
+        let path = out.join(stale);
+        std::fs::remove_file(&path).map_err(|source| DocsError::Io { path, source })?;
+    }
+    for (rel, content) in docs {
+        let path = out.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| DocsError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, content).map_err(|source| DocsError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// Pages under `out` that are missing, differ from `docs`, or have no type any more; empty
+/// when the docs are up to date.
+pub fn stale(out: &Path, docs: &DocSet) -> Result<Vec<String>, DocsError> {
+    let mut problems = Vec::new();
+    for (rel, content) in docs {
+        let path = out.join(rel);
+        match std::fs::read_to_string(&path) {
+            Ok(existing) if &existing == content => {}
+            Ok(_) => problems.push(format!("{} is out of date", path.display())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                problems.push(format!("{} is missing", path.display()))
+            }
+            Err(source) => return Err(DocsError::Io { path, source }),
+        }
+    }
+    for rel in extra_pages(out, docs)? {
+        problems.push(format!(
+            "{} documents a type the provider does not have",
+            out.join(rel).display()
+        ));
+    }
+    Ok(problems)
+}
+
+/// `.md` files under `out/resources` and `out/data-sources` that `docs` does not contain.
+/// Other directories (guides) are hand-written and left alone.
+fn extra_pages(out: &Path, docs: &DocSet) -> Result<Vec<PathBuf>, DocsError> {
+    let mut extra = Vec::new();
+    for sub in ["resources", "data-sources"] {
+        let dir = out.join(sub);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(DocsError::Io { path: dir, source }),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| DocsError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let rel = Path::new(sub).join(entry.file_name());
+            if rel.extension().is_some_and(|e| e == "md") && !docs.contains_key(&rel) {
+                extra.push(rel);
+            }
+        }
+    }
+    extra.sort();
+    Ok(extra)
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, DocsError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(DocsError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// `pgha_example` → `example`, the Registry's page name.
+fn short(type_name: &str) -> &str {
+    type_name
+        .strip_prefix(&format!("{}_", crate::PROVIDER_NAME))
+        .unwrap_or(type_name)
+}
+
+fn front_matter(title: &str, description: &str) -> String {
+    let mut out = format!("---\npage_title: \"{title}\"\nsubcategory: \"\"\ndescription: |-\n");
+    for line in first_paragraph(description).lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out.push_str("---\n\n");
+    out
+}
+
+fn first_paragraph(text: &str) -> &str {
+    text.split("\n\n").next().unwrap_or("").trim()
+}
+
+fn code_block(out: &mut String, lang: &str, code: &str) {
+    let _ = writeln!(out, "```{lang}\n{}\n```\n", code.trim_end());
+}
+
+fn index_page(schemas: &Schemas, examples: &Path) -> Result<String, DocsError> {
+    let name = crate::PROVIDER_NAME;
+    let description = &schemas.provider.block.description.content;
+    let mut out = front_matter(&format!("{name} Provider"), description);
+    let _ = writeln!(out, "# {name} Provider\n\n{}\n", description.trim());
+    if let Some(example) = read_optional(&examples.join("provider").join("provider.tf"))? {
+        out.push_str("## Example Usage\n\n");
+        code_block(&mut out, "terraform", &example);
+    }
+    let block = &schemas.provider.block;
+    if block.attributes.is_empty() && block.blocks.is_empty() {
+        out.push_str("## Schema\n\nThe provider takes no arguments.\n");
+    } else {
+        out.push_str("<!-- schema generated by terraform-provider-pgha docs -->\n## Schema\n\n");
+        schema_sections(&mut out, block);
+    }
+    Ok(out)
+}
+
+fn type_page(
+    name: &str,
+    kind: &str,
+    schema: &Schema,
+    example: Option<String>,
+    import: Option<String>,
+) -> String {
+    let description = &schema.block.description.content;
+    let mut out = front_matter(
+        &format!("{name} {kind} - {}", crate::PROVIDER_NAME),
+        description,
+    );
+    let _ = writeln!(out, "# {name} ({kind})\n\n{}\n", description.trim());
+    if let Some(example) = example {
+        out.push_str("## Example Usage\n\n");
+        code_block(&mut out, "terraform", &example);
+    }
+    out.push_str("<!-- schema generated by terraform-provider-pgha docs -->\n## Schema\n\n");
+    schema_sections(&mut out, &schema.block);
+    if let Some(import) = import {
+        out.push_str("## Import\n\nImport is supported using the following syntax:\n\n");
+        code_block(&mut out, "shell", &import);
+    }
+    out
+}
+
+/// Where an item is listed: Required, Optional or Read-Only.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Section {
+    Required,
+    Optional,
+    ReadOnly,
+}
+
+impl Section {
+    fn title(self) -> &'static str {
+        match self {
+            Section::Required => "Required",
+            Section::Optional => "Optional",
+            Section::ReadOnly => "Read-Only",
+        }
+    }
+}
+
+/// One documented attribute or block, plus the nested schemas it links to.
+struct Entry {
+    section: Section,
+    line: String,
+}
+
+/// A nested schema to document after the top-level lists.
+enum Nested<'a> {
+    Block(&'a Block),
+    Attributes(&'a std::collections::HashMap<String, Attribute>),
+    Object(&'a std::collections::HashMap<String, AttributeType>),
+}
+
+fn schema_sections(out: &mut String, block: &Block) {
+    let mut pending: Vec<(String, String, Nested<'_>)> = Vec::new();
+    write_lists(out, block_entries(block, "", &mut pending), "### ");
+    while !pending.is_empty() {
+        let (anchor, path, nested) = pending.remove(0);
+        let _ = writeln!(
+            out,
+            "<a id=\"{anchor}\"></a>\n### Nested Schema for `{path}`\n"
+        );
+        let entries = match nested {
+            Nested::Block(b) => block_entries(b, &path, &mut pending),
+            Nested::Attributes(attrs) => attribute_entries(attrs, &path, &mut pending),
+            Nested::Object(fields) => object_entries(fields, &path, &mut pending),
+        };
+        write_lists(out, entries, "");
+    }
+}
+
+fn write_lists(out: &mut String, mut entries: Vec<Entry>, heading: &str) {
+    entries.sort_by_key(|e| e.section);
+    let mut current = None;
+    for entry in entries {
+        if current != Some(entry.section) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            if heading.is_empty() {
+                let _ = writeln!(out, "{}:\n", entry.section.title());
+            } else {
+                let _ = writeln!(out, "{heading}{}\n", entry.section.title());
+            }
+            current = Some(entry.section);
+        }
+        let _ = writeln!(out, "{}", entry.line);
+    }
+    out.push('\n');
+}
+
+fn sorted<V>(map: &std::collections::HashMap<String, V>) -> Vec<(&String, &V)> {
+    let mut items: Vec<_> = map.iter().collect();
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    items
+}
+
+fn anchor(prefix: &str, path: &str) -> String {
+    format!("{prefix}--{}", path.replace('.', "--"))
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+fn block_entries<'a>(
+    block: &'a Block,
+    parent: &str,
+    pending: &mut Vec<(String, String, Nested<'a>)>,
+) -> Vec<Entry> {
+    let mut entries = attribute_entries(&block.attributes, parent, pending);
+    for (name, nested) in sorted(&block.blocks) {
+        let (kind, inner, required) = match nested {
+            NestedBlock::Single(b) => ("Block, Required", b, true),
+            NestedBlock::List(b) => ("Block List", b, false),
+            NestedBlock::Set(b) => ("Block Set", b, false),
+            NestedBlock::Map(b) => ("Block Map", b, false),
+            NestedBlock::Group(b) => ("Block, Optional", b, false),
+            NestedBlock::Optional(b) => ("Block List, Max: 1", b, false),
+        };
+        let path = join(parent, name);
+        let id = anchor("nestedblock", &path);
+        let line = format!(
+            "- `{name}` ({kind}){} (see [below for nested schema](#{id}))",
+            description_suffix(&inner.description.content)
+        );
+        pending.push((id, path, Nested::Block(inner)));
+        entries.push(Entry {
+            section: if required {
+                Section::Required
+            } else {
+                Section::Optional
+            },
+            line,
+        });
+    }
+    entries
+}
+
+fn attribute_entries<'a>(
+    attrs: &'a std::collections::HashMap<String, Attribute>,
+    parent: &str,
+    pending: &mut Vec<(String, String, Nested<'a>)>,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (name, attr) in sorted(attrs) {
+        let path = join(parent, name);
+        let mut kind = type_name(&attr.attr_type);
+        if attr.sensitive {
+            kind.push_str(", Sensitive");
+        }
+        if attr.deprecated {
+            kind.push_str(", Deprecated");
+        }
+        let mut line = format!(
+            "- `{name}` ({kind}){}",
+            description_suffix(&attr.description.content)
+        );
+        let nested = match &attr.attr_type {
+            AttributeType::AttributeSingle(a)
+            | AttributeType::AttributeList(a)
+            | AttributeType::AttributeSet(a)
+            | AttributeType::AttributeMap(a) => Some(Nested::Attributes(a)),
+            other => object_of(other).map(Nested::Object),
+        };
+        if let Some(nested) = nested {
+            let id = anchor("nestedatt", &path);
+            let _ = write!(line, " (see [below for nested schema](#{id}))");
+            pending.push((id, path, nested));
+        }
+        entries.push(Entry {
+            section: match attr.constraint {
+                AttributeConstraint::Required => Section::Required,
+                AttributeConstraint::Optional | AttributeConstraint::OptionalComputed => {
+                    Section::Optional
+                }
+                AttributeConstraint::Computed => Section::ReadOnly,
+            },
+            line,
+        });
+    }
+    entries
+}
+
+/// Fields of an object type, directly or inside a list, set or map.
+fn object_of(t: &AttributeType) -> Option<&std::collections::HashMap<String, AttributeType>> {
+    match t {
+        AttributeType::Object(fields) => Some(fields),
+        AttributeType::List(inner) | AttributeType::Set(inner) | AttributeType::Map(inner) => {
+            object_of(inner)
+        }
+        _ => None,
+    }
+}
+
+fn object_entries<'a>(
+    fields: &'a std::collections::HashMap<String, AttributeType>,
+    parent: &str,
+    pending: &mut Vec<(String, String, Nested<'a>)>,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (name, t) in sorted(fields) {
+        let path = join(parent, name);
+        let mut line = format!("- `{name}` ({})", type_name(t));
+        if let Some(inner) = object_of(t) {
+            let id = anchor("nestedobjatt", &path);
+            let _ = write!(line, " (see [below for nested schema](#{id}))");
+            pending.push((id, path, Nested::Object(inner)));
+        }
+        // Object fields take the enclosing attribute's constraint: all are read together.
+        entries.push(Entry {
+            section: Section::ReadOnly,
+            line,
+        });
+    }
+    entries
+}
+
+fn description_suffix(description: &str) -> String {
+    let d = description.trim();
+    if d.is_empty() || d == "empty" {
+        String::new()
+    } else {
+        format!(" {d}")
+    }
+}
+
+fn type_name(t: &AttributeType) -> String {
+    match t {
+        AttributeType::String => "String".into(),
+        AttributeType::Number => "Number".into(),
+        AttributeType::Bool => "Boolean".into(),
+        AttributeType::List(inner) => format!("List of {}", type_name(inner)),
+        AttributeType::Set(inner) => format!("Set of {}", type_name(inner)),
+        AttributeType::Map(inner) => format!("Map of {}", type_name(inner)),
+        AttributeType::Object(_) => "Object".into(),
+        AttributeType::Tuple(_) => "Tuple".into(),
+        AttributeType::AttributeSingle(_) => "Attributes".into(),
+        AttributeType::AttributeList(_) => "Attributes List".into(),
+        AttributeType::AttributeSet(_) => "Attributes Set".into(),
+        AttributeType::AttributeMap(_) => "Attributes Map".into(),
+        AttributeType::Any => "Dynamic".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let res = dir.path().join("resources/pgha_example");
+        std::fs::create_dir_all(&res).expect("mkdir");
+        std::fs::write(
+            res.join("resource.tf"),
+            "resource \"pgha_example\" \"x\" {}\n",
+        )
+        .expect("write");
+        std::fs::write(
+            res.join("import.sh"),
+            "terraform import pgha_example.x alpha\n",
+        )
+        .expect("write");
+        dir
+    }
+
+    #[test]
+    fn example_page_lists_constraints_sensitivity_blocks_and_import() {
+        let schemas = crate::provider::schemas().expect("schemas");
+        let ex = examples();
+        let docs = generate(&schemas, ex.path(), true).expect("generate");
+        let page = &docs[Path::new("resources/example.md")];
+        assert!(page.starts_with("---\npage_title: \"pgha_example Resource - pgha\""));
+        let required = page.find("### Required").expect("required section");
+        let optional = page.find("### Optional").expect("optional section");
+        let read_only = page.find("### Read-Only").expect("read-only section");
+        assert!(required < optional && optional < read_only);
+        assert!(page.contains("- `name` (String) Name:"));
+        assert!(page.contains("- `sensitive` (String, Sensitive)"));
+        assert!(page.contains(
+            "- `item` (Block List) A key/value pair; keys must be unique. \
+             (see [below for nested schema](#nestedblock--item))"
+        ));
+        assert!(page.contains("<a id=\"nestedblock--item\"></a>\n### Nested Schema for `item`"));
+        assert!(page.contains("- `rendered` (String)"));
+        assert!(page.contains("```terraform\nresource \"pgha_example\" \"x\" {}\n```"));
+        assert!(page.contains("## Import"));
+        assert!(page.contains("terraform import pgha_example.x alpha"));
+    }
+
+    #[test]
+    fn internal_resources_are_left_out_by_default() {
+        let schemas = crate::provider::schemas().expect("schemas");
+        let ex = examples();
+        let docs = generate(&schemas, ex.path(), false).expect("generate");
+        assert!(docs.contains_key(Path::new("index.md")));
+        assert!(!docs.contains_key(Path::new("resources/example.md")));
+    }
+
+    #[test]
+    fn check_detects_missing_changed_and_extra_pages() {
+        let schemas = crate::provider::schemas().expect("schemas");
+        let ex = examples();
+        let docs = generate(&schemas, ex.path(), true).expect("generate");
+        let out = tempfile::tempdir().expect("tempdir");
+        assert_eq!(stale(out.path(), &docs).expect("check").len(), docs.len());
+
+        write(out.path(), &docs).expect("write");
+        assert!(stale(out.path(), &docs).expect("check").is_empty());
+
+        let page = out.path().join("resources/example.md");
+        std::fs::write(&page, "edited by hand\n").expect("edit");
+        let extra = out.path().join("resources/gone.md");
+        std::fs::write(&extra, "old\n").expect("extra");
+        let problems = stale(out.path(), &docs).expect("check");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("example.md is out of date"));
+        assert!(problems[1].contains("gone.md documents a type"));
+
+        write(out.path(), &docs).expect("rewrite");
+        assert!(!extra.exists());
+        assert!(stale(out.path(), &docs).expect("check").is_empty());
+    }
+}
