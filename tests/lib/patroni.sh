@@ -184,13 +184,14 @@ patroni_validate() {
 }
 
 # patroni_start WORKDIR NAME : start the node from WORKDIR/NAME/patroni.yml as
-# postgres (tracked, tier 50). Returns at once; see patroni_wait_role.
+# postgres (tracked, tier 50), PG*/PATRONI_*/PGBACKREST_* variables removed
+# from its environment. Returns at once; see patroni_wait_role.
 patroni_start() {
     local work=${1:?usage: patroni_start WORKDIR NAME} name=${2:?} b
     b=$(patroni_bin) || return 1
     [[ -f $work/$name/patroni.yml ]] || { pgha_log "patroni: $work/$name/patroni.yml missing"; return 1; }
     pgha_log "patroni: starting $name"
-    pgha_spawn "$work" "$PATRONI_TIER" "patroni-$name" --user "$PG_USER" -- \
+    pgha_spawn "$work" "$PATRONI_TIER" "patroni-$name" --user "$PG_USER" --clean-env -- \
         "$b" "$work/$name/patroni.yml" >/dev/null
 }
 

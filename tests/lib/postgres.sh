@@ -85,7 +85,7 @@ pg_start() {
     fi
     local rundir
     rundir=$(pg_rundir "$work" "$name")
-    pgha_spawn "$work" "$PG_TIER" "pg-$name" --user "$PG_USER" --signal INT -- \
+    pgha_spawn "$work" "$PG_TIER" "pg-$name" --user "$PG_USER" --signal INT --clean-env -- \
         "$PG_BIN/postgres" -D "$(pg_datadir "$work" "$name")" \
         -c listen_addresses="$ip" -c port="$port" -c unix_socket_directories="$rundir" \
         -c cluster_name="$name" -c logging_collector=off "$@" >/dev/null || return 1

@@ -53,21 +53,30 @@ pgha_as_user() {
         setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
 }
 
-# pgha_spawn WORKDIR TIER NAME [--user USER] [--signal SIG] -- CMD [ARGS...]
+# pgha_spawn WORKDIR TIER NAME [--user USER] [--signal SIG] [--clean-env] -- CMD [ARGS...]
 # Start CMD in the background in its own session (so its whole process
 # group can be signalled), stdout+stderr appended to WORKDIR/logs/NAME.log,
 # pid written to WORKDIR/pids/TIER-NAME.pid. --user runs it as USER,
 # --signal sets the signal pgha_stop_all sends first (default TERM; use INT
-# for a bare postgres = fast shutdown). Prints the pid. Fails if a live
+# for a bare postgres = fast shutdown), --clean-env removes PG*, PATRONI_*
+# and PGBACKREST_* variables from its environment. Prints the pid. Fails if a live
 # process is already registered under NAME.
 pgha_spawn() {
     local work=${1:?usage: pgha_spawn WORKDIR TIER NAME [--user U] [--signal S] -- CMD...}
     local tier=${2:?tier missing} name=${3:?name missing}
     shift 3
-    local user="" sig=""
+    local user="" sig="" unset_env=()
     while (($#)); do
         case $1 in
             --user) user=$2; shift 2 ;;
+            --clean-env)
+                # libpq, Patroni and pgBackRest read these; PGPASSWORD in
+                # particular beats a walreceiver's passfile.
+                local v
+                for v in $(compgen -e); do
+                    case $v in PG*|PATRONI_*) unset_env+=(-u "$v") ;; esac  # PG* covers PGBACKREST_*
+                done
+                shift ;;
             --signal) sig=$2; shift 2 ;;
             --) shift; break ;;
             *) pgha_log "pgha_spawn: unexpected argument $1 (missing --?)"; return 2 ;;
@@ -96,11 +105,11 @@ pgha_spawn() {
         local home
         home=$(getent passwd "$user" | cut -d: -f6) || { pgha_log "pgha_spawn: no user $user"; return 1; }
         # env and setpriv both exec: the pid stays the service's own.
-        setsid env HOME="$home" USER="$user" LOGNAME="$user" \
+        setsid env "${unset_env[@]}" HOME="$home" USER="$user" LOGNAME="$user" \
             setpriv --reuid="$user" --regid="$user" --init-groups -- "$@" \
             >>"$log" 2>&1 </dev/null &
     else
-        setsid "$@" >>"$log" 2>&1 </dev/null &
+        setsid env "${unset_env[@]}" "$@" >>"$log" 2>&1 </dev/null &
     fi
     local pid=$!
     # Not a job of this shell any more: no "Killed" notices when it is stopped.
