@@ -1,6 +1,5 @@
 // pgha: vendored code keeps upstream style; `cargo clippy -- -D warnings` must not fail on it.
 #![allow(warnings, clippy::all)]
-
 // This file is part of the tf-provider project
 //
 // Copyright (C) ANEO, 2024-2024. All rights reserved.
@@ -48,8 +47,8 @@ pub use data_source::{DataSource, DynamicDataSource};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use function::{DynamicFunction, Function};
 pub use provider::{DynamicProvider, Provider};
-pub use resource::{DynamicResource, Resource};
 pub use raw::RawValue;
+pub use resource::{DynamicResource, Resource};
 pub use server::{serve, serve_dynamic, stop_token};
 
 #[macro_export]

@@ -205,7 +205,11 @@ fn cvt_attributes_tf6(
             });
             // pgha patch: Terraform rejects an attribute that sets both `type` and
             // `nested_type` ("mutually exclusive"); upstream always set both.
-            let attr_type = if nested.is_some() { Vec::new() } else { attr_type };
+            let attr_type = if nested.is_some() {
+                Vec::new()
+            } else {
+                attr_type
+            };
             tfplugin6::schema::Attribute {
                 name: name.clone(),
                 r#type: attr_type,
