@@ -104,8 +104,10 @@ pub const S008: &str = "S008";
 /// The S3 secret key is given inline: it will be stored in Terraform state and in
 /// `pgbackrest.conf`. A reference keeps it on the host only.
 pub const S009: &str = "S009";
-/// `use_pg_rewind` is on but there is no rewind password: Patroni then runs pg_rewind as the
-/// superuser (it falls back to the superuser when `authentication.rewind` is absent).
+/// `use_pg_rewind` is on but there is no rewind password. The rendered patroni.yml always names
+/// the dedicated rewind role under `authentication.rewind` (Patroni falls back to the superuser
+/// only when that section is absent), so Patroni creates the role without a password and
+/// pg_rewind cannot log in over the network: a failed primary cannot rejoin by rewinding.
 pub const S010: &str = "S010";
 /// An admin user is configured without a password: the post-bootstrap script cannot create a
 /// role that can log in over the network.
@@ -659,39 +661,38 @@ fn check_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
 fn check_ports(c: &Cluster, out: &mut Vec<Diagnostic>) {
     // (address key, port) -> description of the first user.
     let mut used: BTreeMap<(String, u16), String> = BTreeMap::new();
-    let mut claim = |out: &mut Vec<Diagnostic>,
-                     address: &str,
-                     port: u16,
-                     p: ModelPath,
-                     what: String| {
-        if port == 0 {
-            out.push(diag(
-                C017,
-                Severity::Error,
-                p,
-                format!("The {what} port is 0, which binds a random port no other host can know."),
-                "Give a fixed port.",
-            ));
-            return;
-        }
-        let Ok(a) = parse_address(address) else {
-            return;
-        };
-        let key = (a.key(), port);
-        if let Some(first) = used.get(&key) {
-            out.push(diag(
-                C011,
-                Severity::Error,
-                p,
-                format!(
+    let mut claim =
+        |out: &mut Vec<Diagnostic>, address: &str, port: u16, p: ModelPath, what: String| {
+            if port == 0 {
+                out.push(diag(
+                    C017,
+                    Severity::Error,
+                    p,
+                    format!(
+                        "The {what} port is 0, which binds a random port no other host can know."
+                    ),
+                    "Give a fixed port.",
+                ));
+                return;
+            }
+            let Ok(a) = parse_address(address) else {
+                return;
+            };
+            let key = (a.key(), port);
+            if let Some(first) = used.get(&key) {
+                out.push(diag(
+                    C011,
+                    Severity::Error,
+                    p,
+                    format!(
                     "The {what} would listen on {address} port {port}, which {first} already uses."
                 ),
-                "Give one of them another port or another host.",
-            ));
-        } else {
-            used.insert(key, what);
-        }
-    };
+                    "Give one of them another port or another host.",
+                ));
+            } else {
+                used.insert(key, what);
+            }
+        };
     let default_rest = c.patroni.restapi_port;
     for (i, n) in c.nodes.iter().enumerate() {
         let base = path("nodes").index(i);
@@ -914,13 +915,13 @@ fn validate_secrets(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if c.patroni.use_pg_rewind && s.rewind_password.is_none() {
         out.push(diag(
             S010,
-            Severity::Warning,
+            Severity::Error,
             base.key("rewind_password"),
-            "use_pg_rewind is on but there is no rewind password, so pg_rewind will connect as the superuser.",
             format!(
-                "Set `secrets.rewind_password` so the dedicated `{}` role is used.",
+                "use_pg_rewind is on but the rewind role `{}` has no password, so pg_rewind cannot log in.",
                 users.rewind
             ),
+            "Set `secrets.rewind_password` (preferably a reference), or turn `patroni.use_pg_rewind` off.",
         ));
     }
     match (&c.patroni.admin_user, &s.admin_password) {

@@ -1386,7 +1386,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "S010",
-            Warning,
+            Error,
             "secrets.rewind_password",
             |c| c.secrets.rewind_password = None,
             |c| {

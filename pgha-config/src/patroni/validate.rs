@@ -43,7 +43,8 @@ pub const P008: &str = "P008";
 /// the only eligible node is the primary, no synchronous replica exists.
 pub const P009: &str = "P009";
 /// `use_pg_rewind` with `wal_log_hints` off and data checksums off. pg_rewind requires one of the
-/// two (PostgreSQL's pg_rewind documentation); Patroni turns `wal_log_hints` on unless told not to.
+/// two (PostgreSQL's pg_rewind documentation), so pgha turns `wal_log_hints` on in that case and
+/// the configured `off` is silently replaced.
 pub const P010: &str = "P010";
 /// `use_pg_rewind` with `full_page_writes` off, which pg_rewind also requires.
 pub const P011: &str = "P011";
@@ -57,10 +58,11 @@ pub const P012: &str = "P012";
 /// `recovery_min_apply_delay`, …) in `parameters`: Patroni strips recovery parameters from
 /// `postgresql.parameters` and writes its own.
 pub const P013: &str = "P013";
-/// `archive_command`, `restore_command` or `archive_mode` set by hand: pgha sets them to
-/// pgBackRest's `archive-push`/`archive-get` (the stanza is always configured), so a hand-written
-/// value conflicts with the backups (`archive_mode = off` stops WAL archiving; `always` makes
-/// every standby push too: warning).
+/// `archive_command`, `restore_command` or `archive_mode` set by hand. The stanza is always
+/// configured, and pgha sets `archive_mode = on`, `archive_command` to pgBackRest's
+/// `archive-push` and the restore command to `archive-get`, replacing the hand-written value
+/// (error: it is silently ignored; `archive_mode = always`, which would have every standby push
+/// as well, is a warning).
 pub const P014: &str = "P014";
 /// `password_encryption` is neither `scram-sha-256` nor `md5`, the only values PostgreSQL 13–18
 /// accept.
@@ -100,7 +102,8 @@ pub const P025: &str = "P025";
 /// Patroni creates one slot per other member and fails to create the rest.
 pub const P026: &str = "P026";
 /// `wal_level` is neither `replica` nor `logical` (Patroni also accepts the old `hot_standby`):
-/// streaming replication needs at least `replica`; Patroni discards other values.
+/// streaming replication needs at least `replica`, so Patroni discards other values and pgha
+/// writes `replica` in their place.
 pub const P027: &str = "P027";
 /// Every node is tagged `nofailover` (or `failover_priority: 0`): no node can ever be promoted.
 pub const P028: &str = "P028";
@@ -133,7 +136,8 @@ pub const P035: &str = "P035";
 pub const P036: &str = "P036";
 /// A parameter pgha derives from the platform layout (`data_directory`, `log_directory`,
 /// `unix_socket_directories`): the data directory, the log clean-up and the backup job's socket
-/// connection follow the layout, so a different value here breaks them.
+/// connection follow the layout, so pgha writes the layout's value in each node's local
+/// parameters (which take precedence over the DCS) and the value given here is ignored.
 pub const P037: &str = "P037";
 /// A pg_hba `scram-sha-256` line while `password_encryption` is `md5`: roles whose password is
 /// stored as an MD5 hash cannot authenticate by SCRAM, so every password login fails.
@@ -524,7 +528,7 @@ fn check_parameter_set(
                 P037,
                 Severity::Error,
                 p,
-                format!("Parameter `{name}` is derived from the platform layout; a different value breaks the files that follow the layout."),
+                format!("Parameter `{name}` is set from the platform layout, so the value given here is ignored."),
                 hint,
             ));
             continue;
@@ -545,7 +549,7 @@ fn check_parameter_set(
                     P014,
                     Severity::Error,
                     p,
-                    format!("`{name}` is set by hand, but pgha sets it to pgBackRest's command for stanza `{}`.", c.stanza_name()),
+                    format!("`{name}` is set by hand, but pgha replaces it with pgBackRest's command for stanza `{}`.", c.stanza_name()),
                     "Remove it; configure the repository under `pgbackrest` instead.",
                 ));
                 continue;
@@ -557,7 +561,7 @@ fn check_parameter_set(
                         P014,
                         Severity::Warning,
                         p,
-                        "archive_mode `always` makes every standby push WAL to the same repository as the primary.",
+                        "archive_mode `always` (every standby pushing WAL too) is replaced by on, since all nodes share one repository.",
                         "Remove it; pgha sets archive_mode on.",
                     ));
                 } else if pg_bool(value) != Some(true) {
@@ -565,8 +569,8 @@ fn check_parameter_set(
                         P014,
                         Severity::Error,
                         p,
-                        format!("archive_mode `{shown}` stops WAL archiving, which pgBackRest backups and point-in-time recovery need."),
-                        "Remove it; pgha sets archive_mode on.",
+                        format!("archive_mode `{shown}` is replaced by on: pgBackRest backups and point-in-time recovery need WAL archiving."),
+                        "Remove it; pgha always archives WAL to the pgBackRest repository.",
                     ));
                 }
                 continue;
@@ -629,7 +633,7 @@ fn check_parameter_set(
                         P027,
                         Severity::Error,
                         p,
-                        format!("wal_level `{shown}` does not allow streaming replication; Patroni discards it."),
+                        format!("wal_level `{shown}` does not allow streaming replication, so it is replaced by replica."),
                         "Use `replica` (or `logical` for logical decoding).",
                     ));
                 }
@@ -817,8 +821,8 @@ fn check_rewind(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 P010,
                 Severity::Error,
                 base.key(k),
-                "use_pg_rewind is on, but wal_log_hints is off and data checksums are off, so pg_rewind refuses to run.",
-                "Remove `wal_log_hints: off` (Patroni turns it on), or set `patroni.initdb.data_checksums: true`.",
+                "wal_log_hints off conflicts with use_pg_rewind without data checksums (pg_rewind needs one of them), so it is replaced by on.",
+                "Remove `wal_log_hints: off`, or set `patroni.initdb.data_checksums: true`, or turn `use_pg_rewind` off.",
             ));
         }
     }
