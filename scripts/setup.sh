@@ -179,12 +179,12 @@ install_venv() {
         mkdir -p "$(dirname "$PGHA_VENV")"
         "$py" -m venv "$PGHA_VENV" || die "could not create venv $PGHA_VENV (is python3-venv installed?)"
     fi
-    local pip=("$PGHA_VENV/bin/python" -m pip --disable-pip-version-check -q --use-pep517)
+    local pip=("$PGHA_VENV/bin/python" -m pip --disable-pip-version-check -q)
     if venv_ok; then
         log "venv: Patroni $("$PGHA_VENV/bin/patroni" --version | awk '{print $2}'), psycopg and cryptography present"
     else
         log "venv: installing $PGHA_PATRONI_SPEC psycopg[binary] cryptography"
-        "${pip[@]}" install "$PGHA_PATRONI_SPEC" "psycopg[binary]>=3" "cryptography" \
+        "${pip[@]}" install --use-pep517 "$PGHA_PATRONI_SPEC" "psycopg[binary]>=3" "cryptography" \
             || die "pip install of Patroni/psycopg/cryptography into $PGHA_VENV failed"
         venv_ok || die "venv $PGHA_VENV still lacks a working Patroni 4.x/psycopg/cryptography after install"
         log "venv: Patroni $("$PGHA_VENV/bin/patroni" --version | awk '{print $2}') installed"
@@ -195,7 +195,7 @@ install_venv() {
         log "venv: using system moto_server at $(command -v moto_server)"
     else
         log "venv: installing moto[server] into the venv"
-        "${pip[@]}" install "moto[server]>=5" || die "pip install of moto[server] into $PGHA_VENV failed"
+        "${pip[@]}" install --use-pep517 "moto[server]>=5" || die "pip install of moto[server] into $PGHA_VENV failed"
         venv_moto_ok || die "moto_server in $PGHA_VENV does not run after install"
     fi
     # Patroni runs as postgres: every file of the venv must be readable by it.
