@@ -1,0 +1,17 @@
+//! `tfplugin` serves a Terraform provider over the plugin protocol version 6 (gRPC), so the
+//! provider crate only describes schemas and implements plan/apply on plain values.
+//!
+//! Values are dynamic ([`Value`]) rather than generated structs: Terraform sends partially
+//! unknown objects during validation and planning, and a dynamic tree keeps "unknown" a
+//! first-class state that no code can silently turn into a guess.
+#![warn(missing_docs)]
+
+pub mod diagnostics;
+pub mod resource;
+pub mod schema;
+pub mod value;
+
+pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use resource::{ApplyRequest, DataSource, PlanRequest, PlanResponse, Provider, Resource};
+pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema, Type};
+pub use value::Value;
