@@ -472,23 +472,38 @@ fn spec_at(path: &str) -> Option<Spec> {
     Some(spec)
 }
 
-/// Among the places where a key is valid, the best guess for one found at `at`: outside
-/// standby_cluster unless already there, sharing most of the path, then the shortest.
-fn best_place(candidates: &[String], at: &[String]) -> Option<String> {
+/// Among the places where a key is valid, the best guess for `node` found at `at`: the place
+/// whose section accepts most of the node's own keys, then one outside standby_cluster unless
+/// already there, then the one sharing most of the path, then the first in table order.
+fn best_place(o: &Outline, node: usize, candidates: &[String], at: &[String]) -> Option<String> {
     let in_standby = at.iter().any(|p| p == "standby_cluster");
-    candidates
+    let child_keys: Vec<&str> = o
+        .children(Some(node))
         .iter()
-        .max_by_key(|c| {
-            let parts: Vec<&str> = c.split('.').collect();
-            let shared = parts
+        .filter_map(|&c| node_key(o, c))
+        .collect();
+    let mut best: Option<(&String, (usize, bool, usize))> = None;
+    for c in candidates {
+        let parts: Vec<&str> = c.split('.').collect();
+        let shared = parts
+            .iter()
+            .zip(at.iter())
+            .take_while(|(a, b)| **a == b.as_str())
+            .count();
+        let fits = match spec_at(c) {
+            Some(Map(cs)) | Some(Extensible(cs)) => child_keys
                 .iter()
-                .zip(at.iter())
-                .take_while(|(a, b)| **a == b.as_str())
-                .count();
-            let standby_ok = in_standby || !c.contains("standby_cluster");
-            (standby_ok, shared, usize::MAX - parts.len())
-        })
-        .cloned()
+                .filter(|k| cs.iter().any(|(n, _)| n == *k))
+                .count(),
+            _ => 0,
+        };
+        let standby_ok = in_standby || !c.contains("standby_cluster");
+        let score = (fits, standby_ok, shared);
+        if best.as_ref().is_none_or(|(_, s)| score > *s) {
+            best = Some((c, score));
+        }
+    }
+    best.map(|(c, _)| c.clone())
 }
 
 /// Facts collected while walking, for checks that need the whole document.
@@ -500,18 +515,7 @@ struct Facts {
 
 /// Lints a patroni.yml.
 pub(crate) fn lint(content: &str, sink: &mut Sink) {
-    if let Err(e) = serde_norway::from_str::<serde::de::IgnoredAny>(content) {
-        let (line, col) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        let msg = e.to_string();
-        let msg = match msg.find(" at line ") {
-            Some(i) => msg[..i].to_string(),
-            None => msg,
-        };
-        sink.emit(&L101, line, col, format!("YAML syntax error: {msg}"));
-    }
+    check_syntax(content, sink);
     let o = yaml::outline(content, sink);
     let facts = collect_facts(&o);
     if let Some(scope) = o.get(&["scope"]).and_then(|n| o.nodes.get(n)?.value.as_ref()) {
@@ -521,6 +525,33 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
     check_required(&o, sink);
     check_methods(&o, sink, &facts);
     check_values(&o, sink, &facts);
+}
+
+/// The YAML parser's verdict: the first syntax error with its position, or more than one
+/// document (Patroni loads exactly one).
+fn check_syntax(content: &str, sink: &mut Sink) {
+    use serde::Deserialize;
+    let mut docs = 0;
+    for doc in serde_norway::Deserializer::from_str(content) {
+        docs += 1;
+        if let Err(e) = serde::de::IgnoredAny::deserialize(doc) {
+            let (line, col) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
+            let msg = e.to_string();
+            let msg = match msg.find(" at line ") {
+                Some(i) => msg[..i].to_string(),
+                None => msg,
+            };
+            sink.emit(&L101, line, col, format!("YAML syntax error: {msg}"));
+            return;
+        }
+        if docs > 1 {
+            sink.emit(&L101, 0, 0, "the file holds more than one YAML document");
+            return;
+        }
+    }
 }
 
 fn collect_facts(o: &Outline) -> Facts {
@@ -674,7 +705,7 @@ fn walk_entries(
         }
         // Known somewhere else?
         let candidates = known_paths(key);
-        if let Some(best) = best_place(&candidates, &here) {
+        if let Some(best) = best_place(o, c, &candidates, &here) {
             let listed: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
             let where_ = if dotted_parent.is_empty() {
                 "at the top level".to_string()
@@ -691,13 +722,18 @@ fn walk_entries(
                         matches!(spec_at(&p.join(".")), Some(Map(cs)) if cs.iter().any(|(k, _)| *k == key))
                     })
             });
-            let hint = match empty_section.and_then(|s| o.nodes.get(s)) {
-                Some(s) => format!(
-                    "`{}:` on line {} is empty: indent this block under it",
-                    s.key().unwrap_or(""),
-                    s.line
-                ),
-                None => format!("move it to `{best}`"),
+            let (hint, best) = match empty_section.and_then(|s| o.nodes.get(s)) {
+                Some(s) => {
+                    let sk = s.key().unwrap_or("");
+                    let mut p = path.to_vec();
+                    p.push(sk.to_string());
+                    p.push(key.to_string());
+                    (
+                        format!("`{sk}:` on line {} is empty: indent this block under it", s.line),
+                        p.join("."),
+                    )
+                }
+                None => (format!("move it to `{best}`"), best),
             };
             sink.emit_hint(
                 &L111,
@@ -766,10 +802,21 @@ fn check_params(o: &Outline, sink: &mut Sink, n: usize, local: bool, facts: &Fac
     for c in children {
         let Some(node) = o.nodes.get(c) else { continue };
         let Some(key) = node.key() else { continue };
+        let elsewhere = known_paths(key);
+        if let Some(best) = best_place(o, c, &elsewhere, &[]) {
+            sink.emit_hint(
+                &L111,
+                node.line,
+                node.col,
+                format!("`{key}` is a Patroni setting, not a PostgreSQL parameter; Patroni ignores it here"),
+                format!("move it to `{best}`"),
+            );
+            continue;
+        }
         if !node.children.is_empty() {
             let is_method = facts.replica_methods.iter().any(|m| m == key);
             let hint = if is_method {
-                format!("a replica method's settings belong in `postgresql.{key}`")
+                format!("`{key}` is listed in create_replica_methods: its settings belong in `postgresql.{key}`")
             } else {
                 "move the block out of `parameters`".to_string()
             };
@@ -779,17 +826,6 @@ fn check_params(o: &Outline, sink: &mut Sink, n: usize, local: bool, facts: &Fac
                 node.col,
                 format!("`{key}` is a block, not a PostgreSQL parameter; Patroni ignores it here"),
                 hint,
-            );
-            continue;
-        }
-        let elsewhere = known_paths(key);
-        if let Some(best) = best_place(&elsewhere, &[]) {
-            sink.emit_hint(
-                &L111,
-                node.line,
-                node.col,
-                format!("`{key}` is a Patroni setting, not a PostgreSQL parameter"),
-                format!("move it to `{best}`"),
             );
             continue;
         }
@@ -892,13 +928,14 @@ fn check_methods(o: &Outline, sink: &mut Sink, facts: &Facts) {
 fn check_values(o: &Outline, sink: &mut Sink, facts: &Facts) {
     for (i, node) in o.nodes.iter().enumerate() {
         let Some(v) = &node.value else { continue };
+        let key = node.key().unwrap_or("");
+        let command_like = key.ends_with("command") || key == "on_role_change";
         for (k, part) in v.text.split('\n').enumerate() {
             scan_placeholders(sink, part, v.line + k, if k == 0 { v.col } else { 1 });
-            if part.contains("pgbackrest") {
+            if command_like && part.contains("pgbackrest") {
                 scan_pgbackrest(sink, part, v.line + k, if k == 0 { v.col } else { 1 });
             }
         }
-        let key = node.key().unwrap_or("");
         match key {
             "archive_command" => check_escapes(sink, v, key, &['p', 'f']),
             "restore_command" => check_escapes(sink, v, key, &['p', 'f', 'r']),

@@ -361,23 +361,23 @@ fn check_entries(entries: &[Entry], sections: &[String], sink: &mut Sink) {
             sink.emit(&L609, 0, 0, "[Service] has no ExecStart=");
         }
     }
-    if let (Some(t), Some(prog)) = (get(entries, "Service", "Type"), &program) {
+    if let (Some(t), Some(prog), Some(e)) = (get(entries, "Service", "Type"), &program, exec) {
         if t.value == "notify" || t.value == "notify-reload" {
             let shells = ["bash", "sh", "dash", "env"];
             let quiet = ["patroni", "pgbackrest", "python3", "python"];
             if shells.contains(&prog.as_str()) {
                 sink.emit(
                     &L605,
-                    t.line,
-                    t.vcol,
+                    e.line,
+                    e.vcol,
                     format!("Type=notify with ExecStart through `{prog}`: systemd accepts READY only from the main process, which works only while the shell execs the program as its last command"),
                 );
             } else if quiet.contains(&prog.as_str()) {
                 sink.emit_with(
                     &L605,
                     Severity::Warning,
-                    t.line,
-                    t.vcol,
+                    e.line,
+                    e.vcol,
                     format!("Type=notify, but `{prog}` does not send READY=1: systemd will kill it when the start times out"),
                     "use Type=simple (or Type=exec)",
                 );

@@ -118,29 +118,6 @@ impl Outline {
         cur
     }
 
-    /// The keys from the top down to `node` (items appear as `[n]`).
-    pub fn path(&self, node: usize) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut cur = Some(node);
-        while let Some(c) = cur {
-            let Some(n) = self.nodes.get(c) else { break };
-            match &n.kind {
-                NodeKind::Key(k) => out.push(k.clone()),
-                NodeKind::Item => {
-                    let idx = self
-                        .children(n.parent)
-                        .iter()
-                        .position(|&x| x == c)
-                        .unwrap_or(0);
-                    out.push(format!("[{idx}]"));
-                }
-            }
-            cur = n.parent;
-        }
-        out.reverse();
-        out
-    }
-
     /// The scalar values of the items of a sequence node.
     pub fn items(&self, node: usize) -> Vec<&Scalar> {
         self.children(Some(node))
@@ -454,7 +431,7 @@ impl Reader<'_> {
                         self.describe(top)
                     ),
                 );
-                self.stack.pop();
+                // The node stays open: later lines at its indentation are its siblings.
                 return Some(self.push_node(kind, line, col, indent, top_parent));
             }
             if top_node.children.is_empty() {
@@ -472,15 +449,16 @@ impl Reader<'_> {
                 line,
                 col,
                 format!(
-                    "{what} is indented {indent} space(s): deeper than {desc} ({top_indent}) but \
-                     shallower than its entries ({child_indent}); YAML rejects this"
+                    "{what} is indented {indent} space(s): deeper than {desc}, indented \
+                     {top_indent}, but shallower than its entries, indented {child_indent}; YAML \
+                     rejects this"
                 ),
                 format!(
                     "read here as a sibling of {desc}; indent it by {top_indent} space(s) to keep \
                      it there, or by {child_indent} to put it inside"
                 ),
             );
-            self.stack.pop();
+            // Keep `top` open too: a later line at its indentation is its sibling again.
             return Some(self.push_node(kind, line, col, indent, top_parent));
         }
     }
