@@ -194,10 +194,11 @@ pub(crate) fn scan_placeholders(sink: &mut Sink, text: &str, line: usize, col0: 
 
 /// Why a word looks masked, if it does.
 fn masked(word: &str) -> Option<&'static str> {
-    let lower = word.to_ascii_lowercase();
-    if lower.contains("xxxx") {
+    // Lower-case only: upper-case runs are mktemp templates (`tmp.XXXXXX`).
+    if word.contains("xxxx") {
         return Some("a run of x's");
     }
+    let lower = word.to_ascii_lowercase();
     // Dotted quads with an `x` for a number: x.x.x.0/0, 10.x.x.x.
     for start in lower.match_indices(|c: char| c == 'x' || c.is_ascii_digit()) {
         let rest = &lower[start.0..];
@@ -244,6 +245,10 @@ pub(crate) fn scan_pgbackrest(
     while i < ws.len() {
         let (off, w) = ws[i];
         let prog = unquote(w);
+        // `cmd=(/usr/bin/pgbackrest --stanza=x)` defines a command in an array; the command
+        // word comes where the array is expanded, so only the stanza is checked.
+        let in_array = prog.contains("=(") || prog.starts_with('(');
+        let prog = prog.rsplit(['(', '=']).next().unwrap_or(prog);
         let base = prog.rsplit('/').next().unwrap_or(prog);
         if base != "pgbackrest" {
             i += 1;
@@ -262,8 +267,8 @@ pub(crate) fn scan_pgbackrest(
             if is_separator(raw) {
                 break;
             }
-            let ends = raw.ends_with(';');
-            let a = unquote(raw.trim_end_matches(';'));
+            let ends = raw.ends_with(';') || raw.ends_with(')');
+            let a = unquote(raw.trim_end_matches([';', ')']));
             let acol = col0 + column(text, aoff) - 1;
             if let Some(v) = a.strip_prefix("--stanza=") {
                 if v.is_empty() {
@@ -315,6 +320,7 @@ pub(crate) fn scan_pgbackrest(
             }
         }
         match &call.command {
+            _ if in_array => {}
             None => sink.emit(
                 &L012,
                 line,
@@ -386,7 +392,11 @@ mod tests {
         assert_eq!(s.stanzas[0].name, "pgha");
         let mut clean = sink();
         scan_pgbackrest(&mut clean, "pgbackrest  --stanza=main  backup", 1, 1);
-        assert!(clean.out.is_empty());
+        scan_pgbackrest(&mut clean, "pb=(/usr/bin/pgbackrest --stanza=main)", 1, 1);
+        scan_pgbackrest(&mut clean, "x=$(pgbackrest --stanza=main info)", 1, 1);
+        scan_placeholders(&mut clean, "mktemp /tmp/x.XXXXXX", 1, 1);
+        assert!(clean.out.is_empty(), "{:?}", clean.out);
+        assert!(clean.stanzas.iter().all(|s| s.name == "main"));
         let mut missing = sink();
         scan_pgbackrest(&mut missing, "pgbackrest backup; pgbackrest --stanza=x", 1, 1);
         let codes: Vec<_> = missing.out.iter().map(|d| d.code).collect();
