@@ -33,15 +33,18 @@ fn rendered_seed_files_lint_clean() {
             };
             let got = detect(&f.path, &f.content);
             if got != expected {
-                problems.push(format!("{}: {}: detected as {got:?}, rendered as {:?}", host.host, f.path, f.kind));
+                problems.push(format!(
+                    "{}: {}: detected as {got:?}, rendered as {:?}",
+                    host.host, f.path, f.kind
+                ));
             }
             files.push((f.path.clone(), f.content.clone()));
         }
         linted += files.len();
         for d in lint_files(&files) {
             let justified = JUSTIFIED.iter().any(|(c, _)| *c == d.code);
-            let bad = d.severity == Severity::Error
-                || (d.severity == Severity::Warning && !justified);
+            let bad =
+                d.severity == Severity::Error || (d.severity == Severity::Warning && !justified);
             if bad {
                 let loc = match &d.location {
                     Location::File { .. } => d.location.to_string(),

@@ -26,10 +26,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn all() -> Vec<Diagnostic> {
-    let files: Vec<(String, String)> = FILES
-        .iter()
-        .map(|n| (n.to_string(), fixture(n)))
-        .collect();
+    let files: Vec<(String, String)> = FILES.iter().map(|n| (n.to_string(), fixture(n))).collect();
     lint_files(&files)
 }
 
@@ -83,10 +80,10 @@ const DEFECTS: &[(&str, &str, usize)] = &[
     ("patroni.yml", "L121", 82),
     ("patroni.yml", "L111", 86), // parameters outside `postgresql:`
     // etcd env files
-    ("etcd-01.conf", "L209", 8), // 127.0.0.1:7001 peer listener
+    ("etcd-01.conf", "L209", 8),  // 127.0.0.1:7001 peer listener
     ("etcd-01.conf", "L208", 15), // ETCD_ENABLE_V2
-    ("etcd-02.conf", "L203", 3), // ETCD_NAME=" pg-etcd-02"
-    ("etcd-02.conf", "L210", 6), // existing: needs member add
+    ("etcd-02.conf", "L203", 3),  // ETCD_NAME=" pg-etcd-02"
+    ("etcd-02.conf", "L210", 6),  // existing: needs member add
     ("etcd-02.conf", "L209", 8),
     ("etcd-02.conf", "L208", 14),
     ("etcd-03.conf", "L210", 6),
@@ -148,8 +145,14 @@ fn files_are_detected_by_name() {
     }
     // And by content when the name says nothing.
     assert_eq!(detect("a", &fixture("etcd-02.conf")), FileType::EtcdEnv);
-    assert_eq!(detect("a", &fixture("pgbackrest.conf")), FileType::PgbackrestConf);
-    assert_eq!(detect("a", &fixture("patroni.service")), FileType::SystemdUnit);
+    assert_eq!(
+        detect("a", &fixture("pgbackrest.conf")),
+        FileType::PgbackrestConf
+    );
+    assert_eq!(
+        detect("a", &fixture("patroni.service")),
+        FileType::SystemdUnit
+    );
     assert_eq!(detect("a", &fixture("boot_pgbackrest.sh")), FileType::Shell);
     assert_eq!(detect("a", &fixture("crontab")), FileType::CronD);
 }
@@ -168,20 +171,29 @@ fn every_defect_of_the_tutorial_is_reported() {
         }
     }
     let shown: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
-    assert!(missing.is_empty(), "missing {missing:?}\nall:\n{}", shown.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}\nall:\n{}",
+        shown.join("\n")
+    );
     // Nothing else is reported, apart from ShellCheck's findings on the broken script.
     let unexpected: Vec<&String> = diags
         .iter()
         .zip(&shown)
         .filter(|(d, _)| {
             let (f, l, _) = at(d);
-            d.code != "L505" && !DEFECTS.iter().any(|(df, dc, dl)| *df == f && *dc == d.code && *dl == l)
+            d.code != "L505"
+                && !DEFECTS
+                    .iter()
+                    .any(|(df, dc, dl)| *df == f && *dc == d.code && *dl == l)
         })
         .map(|(_, s)| s)
         .collect();
     assert!(unexpected.is_empty(), "unexpected: {unexpected:#?}");
     assert!(
-        diags.iter().any(|d| d.code == "L505" && at(d).0 == "boot_pgbackrest.sh"),
+        diags
+            .iter()
+            .any(|d| d.code == "L505" && at(d).0 == "boot_pgbackrest.sh"),
         "ShellCheck's findings are mapped (is shellcheck installed?)"
     );
 }
@@ -196,13 +208,25 @@ fn positions_point_at_the_defect() {
             .map(|d| at(d).2)
             .unwrap_or_else(|| panic!("{file}:{line} {code}"))
     };
-    assert_eq!(col("patroni.yml", "L102", 1), 7, "the missing space after `scope:`");
+    assert_eq!(
+        col("patroni.yml", "L102", 1),
+        7,
+        "the missing space after `scope:`"
+    );
     assert_eq!(col("patroni.yml", "L104", 9), 2, "the key ` etcd:`");
     assert_eq!(col("patroni.yml", "L119", 47), 85, "the `%P`");
     assert_eq!(col("patroni.yml", "L122", 63), 21, "x.x.x.0/0");
-    assert_eq!(col("crontab", "L401", 6), 10, "where the command starts: `find`");
+    assert_eq!(
+        col("crontab", "L401", 6),
+        10,
+        "where the command starts: `find`"
+    );
     assert_eq!(col("crontab", "L403", 2), 13, "`postgres`");
-    assert_eq!(col("etcd-02.conf", "L203", 3), 12, "the leading space of the name");
+    assert_eq!(
+        col("etcd-02.conf", "L203", 3),
+        12,
+        "the leading space of the name"
+    );
     assert_eq!(col("commands.sh", "L010", 2), 25, "`--stanza=`");
     assert_eq!(col("boot_pgbackrest.sh", "L503", 3), 13, "`${{ optchar }}`");
     assert_eq!(col("pgbackrest.conf", "L304", 6), 19, "the endpoint value");
@@ -216,11 +240,16 @@ fn the_stanza_hint_names_the_majority() {
     for d in &l901 {
         let hint = d.hint.as_deref().unwrap_or("");
         assert!(hint.contains("`ash1-adeprod1-pgcluster`"), "{d}");
-        assert!(hint.contains("`pg-ha-cluster`"), "the Patroni scope is offered too: {d}");
+        assert!(
+            hint.contains("`pg-ha-cluster`"),
+            "the Patroni scope is offered too: {d}"
+        );
         assert_eq!(d.severity, Severity::Error);
     }
     // `$SCOPE` is the Patroni scope passed to the bootstrap script.
-    assert!(l901.iter().any(|d| d.message.contains("`$SCOPE` (= `pg-ha-cluster`)")));
+    assert!(l901
+        .iter()
+        .any(|d| d.message.contains("`$SCOPE` (= `pg-ha-cluster`)")));
 }
 
 /// Lints one fixture after replacing `from` by `to` on line `line`, returning its diagnostics
@@ -229,7 +258,10 @@ fn fixed(file: &str, line: usize, from: &str, to: &str) -> Vec<Diagnostic> {
     let text = fixture(file);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let l = &mut lines[line - 1];
-    assert!(l.contains(from), "{file}:{line} does not contain {from:?}: {l:?}");
+    assert!(
+        l.contains(from),
+        "{file}:{line} does not contain {from:?}: {l:?}"
+    );
     *l = l.replacen(from, to, 1);
     lint_file(file, &(lines.join("\n") + "\n"))
 }
@@ -250,21 +282,75 @@ fn each_defect_disappears_when_its_line_is_corrected() {
         ("patroni.yml", 22, "<stanza-name>", "pg-ha-cluster", "L002"),
         ("patroni.yml", 9, " etcd:", "etcd:", "L104"),
         ("patroni.yml", 48, "    method", "   method", "L104"),
-        ("etcd-02.conf", 3, "\" pg-etcd-02\"", "\"pg-etcd-02\"", "L203"),
+        (
+            "etcd-02.conf",
+            3,
+            "\" pg-etcd-02\"",
+            "\"pg-etcd-02\"",
+            "L203",
+        ),
         ("etcd-02.conf", 6, "existing", "new", "L210"),
         ("etcd-02.conf", 8, ",http://127.0.0.1:7001", "", "L209"),
         ("etcd-01.conf", 15, "ETCD_ENABLE_V2=\"true\"", "", "L208"),
-        ("etcd.service", 13, "/bin/bash -c \"GOMAXPROCS=$(nproc) /usr/local/bin/etcd\"", "/usr/local/bin/etcd", "L605"),
-        ("pgbackrest.conf", 6, "https://xxxxx0011", "examplenamespace", "L304"),
-        ("pgbackrest.conf", 6, "https://xxxxx0011", "examplenamespace", "L003"),
-        ("pgbackrest.conf", 15, "stanza-name", "pg-ha-cluster", "L305"),
+        (
+            "etcd.service",
+            13,
+            "/bin/bash -c \"GOMAXPROCS=$(nproc) /usr/local/bin/etcd\"",
+            "/usr/local/bin/etcd",
+            "L605",
+        ),
+        (
+            "pgbackrest.conf",
+            6,
+            "https://xxxxx0011",
+            "examplenamespace",
+            "L304",
+        ),
+        (
+            "pgbackrest.conf",
+            6,
+            "https://xxxxx0011",
+            "examplenamespace",
+            "L003",
+        ),
+        (
+            "pgbackrest.conf",
+            15,
+            "stanza-name",
+            "pg-ha-cluster",
+            "L305",
+        ),
         ("pgbackrest.conf", 17, "Postgres", "postgres", "L306"),
-        ("boot_pgbackrest.sh", 1, "#!/ usr / bin /env bash", "#!/usr/bin/env bash", "L501"),
-        ("boot_pgbackrest.sh", 3, "${ optchar }", "${optchar}", "L503"),
-        ("boot_pgbackrest.sh", 5, "datadir =* )", "--datadir=*)", "L502"),
+        (
+            "boot_pgbackrest.sh",
+            1,
+            "#!/ usr / bin /env bash",
+            "#!/usr/bin/env bash",
+            "L501",
+        ),
+        (
+            "boot_pgbackrest.sh",
+            3,
+            "${ optchar }",
+            "${optchar}",
+            "L503",
+        ),
+        (
+            "boot_pgbackrest.sh",
+            5,
+            "datadir =* )",
+            "--datadir=*)",
+            "L502",
+        ),
         ("boot_pgbackrest.sh", 6, "DATA_DIR =", "DATA_DIR=", "L504"),
         ("patroni.service", 3, "syslog.target ", "", "L607"),
-        ("patroni.service", 38, "Restart=no", "Restart=on-failure", "L606"),
+        (
+            "patroni.service",
+            38,
+            "Restart=no",
+            "Restart=on-failure",
+            "L606",
+        ),
         ("crontab", 2, " postgres ", " ", "L403"),
         ("crontab", 2, "&> /dev/null", ">/dev/null 2>&1", "L405"),
         ("crontab", 6, "08 * * *", "08 0 * * *", "L401"),
@@ -272,7 +358,10 @@ fn each_defect_disappears_when_its_line_is_corrected() {
     ];
     for (file, line, from, to, code) in cases {
         let before = lint_file(file, &fixture(file));
-        assert!(has(&before, code, *line), "{file}:{line} {code} before the fix");
+        assert!(
+            has(&before, code, *line),
+            "{file}:{line} {code} before the fix"
+        );
         let after = fixed(file, *line, from, to);
         assert!(
             !has(&after, code, *line),

@@ -105,7 +105,9 @@ pub(crate) fn lint(content: &str, system: bool, sink: &mut Sink) {
             continue;
         }
         let ws = words(raw);
-        let Some(&(_, first)) = ws.first() else { continue };
+        let Some(&(_, first)) = ws.first() else {
+            continue;
+        };
         // Environment settings: NAME=value.
         if let Some((name, value)) = first.split_once('=') {
             if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -117,7 +119,12 @@ pub(crate) fn lint(content: &str, system: bool, sink: &mut Sink) {
             }
         }
         if raw.trim_end().ends_with('\\') {
-            sink.emit(&L407, line, raw.trim_end().chars().count(), "trailing backslash");
+            sink.emit(
+                &L407,
+                line,
+                raw.trim_end().chars().count(),
+                "trailing backslash",
+            );
         }
         let (time_count, special) = if SPECIALS.contains(&first) {
             (1, true)
@@ -154,7 +161,12 @@ pub(crate) fn lint(content: &str, system: bool, sink: &mut Sink) {
             for (i, field) in CRON_FIELDS.iter().enumerate() {
                 if let Some(&(off, w)) = ws.get(i) {
                     if let Err(e) = check_cron_field(*field, w) {
-                        sink.emit(&L402, line, column(raw, off), format!("{}: {e}", field.name()));
+                        sink.emit(
+                            &L402,
+                            line,
+                            column(raw, off),
+                            format!("{}: {e}", field.name()),
+                        );
                     }
                 }
             }
@@ -257,7 +269,11 @@ mod tests {
 
     #[test]
     fn system_crontab() {
-        assert!(codes("0 1 * * mon-sat postgres /usr/bin/pgbackrest --stanza=a backup\n", true).is_empty());
+        assert!(codes(
+            "0 1 * * mon-sat postgres /usr/bin/pgbackrest --stanza=a backup\n",
+            true
+        )
+        .is_empty());
         let c = codes("0 1 * * 0 /usr/bin/pgbackrest --stanza=a backup\n", true);
         assert_eq!(c, vec!["L404@crontab:1:11".to_string()]);
     }

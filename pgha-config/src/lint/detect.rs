@@ -89,7 +89,13 @@ fn by_content(content: &str) -> FileType {
         return FileType::PgbackrestConf;
     }
     let patroni_keys = [
-        "scope", "restapi", "bootstrap", "postgresql", "etcd", "etcd3", "tags",
+        "scope",
+        "restapi",
+        "bootstrap",
+        "postgresql",
+        "etcd",
+        "etcd3",
+        "tags",
     ];
     let top_keys = content
         .lines()
@@ -107,7 +113,11 @@ fn by_content(content: &str) -> FileType {
             .filter(|l| looks_like_cron(l))
             .filter(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                let user = if l.starts_with('@') { f.get(1) } else { f.get(5) };
+                let user = if l.starts_with('@') {
+                    f.get(1)
+                } else {
+                    f.get(5)
+                };
                 user.is_some_and(|u| KNOWN_USERS.contains(u))
             })
             .count();
@@ -168,7 +178,10 @@ mod tests {
 
     #[test]
     fn names_decide_first() {
-        assert_eq!(detect("/etc/patroni/patroni.yml", ""), FileType::PatroniYaml);
+        assert_eq!(
+            detect("/etc/patroni/patroni.yml", ""),
+            FileType::PatroniYaml
+        );
         assert_eq!(detect("etcd-02.conf", ""), FileType::EtcdEnv);
         assert_eq!(detect("/etc/etcd/etcd.conf", ""), FileType::EtcdEnv);
         assert_eq!(detect("etcd.service", ""), FileType::SystemdUnit);
@@ -180,13 +193,31 @@ mod tests {
 
     #[test]
     fn content_decides_otherwise() {
-        assert_eq!(detect("x", "ETCD_NAME=a\nETCD_DATA_DIR=/d\n"), FileType::EtcdEnv);
-        assert_eq!(detect("x", "[Unit]\nDescription=a\n"), FileType::SystemdUnit);
-        assert_eq!(detect("x", "[global]\nrepo1-path=/r\n"), FileType::PgbackrestConf);
-        assert_eq!(detect("x", "scope: a\nrestapi:\n  listen: x\n"), FileType::PatroniYaml);
+        assert_eq!(
+            detect("x", "ETCD_NAME=a\nETCD_DATA_DIR=/d\n"),
+            FileType::EtcdEnv
+        );
+        assert_eq!(
+            detect("x", "[Unit]\nDescription=a\n"),
+            FileType::SystemdUnit
+        );
+        assert_eq!(
+            detect("x", "[global]\nrepo1-path=/r\n"),
+            FileType::PgbackrestConf
+        );
+        assert_eq!(
+            detect("x", "scope: a\nrestapi:\n  listen: x\n"),
+            FileType::PatroniYaml
+        );
         assert_eq!(detect("x", "#!/bin/sh\necho\n"), FileType::Shell);
-        assert_eq!(detect("x", "0 1 * * 0 postgres pgbackrest backup\n"), FileType::CronD);
-        assert_eq!(detect("x", "0 1 * * 0 pgbackrest backup\n"), FileType::Crontab);
+        assert_eq!(
+            detect("x", "0 1 * * 0 postgres pgbackrest backup\n"),
+            FileType::CronD
+        );
+        assert_eq!(
+            detect("x", "0 1 * * 0 pgbackrest backup\n"),
+            FileType::Crontab
+        );
         assert_eq!(detect("notes.txt", "hello world\n"), FileType::Unknown);
     }
 }

@@ -248,12 +248,15 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         }
         let key = key.trim_start_matches("export ").trim();
         if key.is_empty()
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || key.starts_with(|c: char| c.is_ascii_digit())
         {
-            sink.emit(&L201, line, lead + 1, format!("`{key}` is not a variable name"));
+            sink.emit(
+                &L201,
+                line,
+                lead + 1,
+                format!("`{key}` is not a variable name"),
+            );
             continue;
         }
         if key_raw != key_raw.trim_end() || t[eq + 1..].starts_with(' ') {
@@ -291,12 +294,7 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         scan_placeholders(sink, &value, line, value_col);
         if let Some(suffix) = key.strip_prefix("ETCD_") {
             if !KNOWN.contains(&suffix) && !suffix.starts_with("EXPERIMENTAL_") {
-                sink.emit(
-                    &L202,
-                    line,
-                    lead + 1,
-                    format!("etcd does not read `{key}`"),
-                );
+                sink.emit(&L202, line, lead + 1, format!("etcd does not read `{key}`"));
             }
         }
         check_whitespace(key, &value, line, value_col, sink);
@@ -360,7 +358,10 @@ fn check_relations(vars: &BTreeMap<String, Var>, sink: &mut Sink) {
                     &L206,
                     ic.line,
                     ic.col,
-                    format!("ETCD_INITIAL_CLUSTER entry `{}` is not `name=url`", entry.trim()),
+                    format!(
+                        "ETCD_INITIAL_CLUSTER entry `{}` is not `name=url`",
+                        entry.trim()
+                    ),
                 ),
             }
         }
@@ -384,7 +385,10 @@ fn check_relations(vars: &BTreeMap<String, Var>, sink: &mut Sink) {
                     ic.col,
                     format!(
                         "ETCD_INITIAL_CLUSTER lists `{name}` at {}, but it advertises {}",
-                        mine.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+                        mine.iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
                         advertised.join(",")
                     ),
                 );
@@ -419,7 +423,12 @@ fn check_relations(vars: &BTreeMap<String, Var>, sink: &mut Sink) {
                 format!("election timeout {e} ms is below 5 × heartbeat ({hb_ms} ms)"),
             );
         } else if e > 50_000 {
-            sink.emit(&L207, v.line, v.col, format!("election timeout {e} ms is above 50000 ms"));
+            sink.emit(
+                &L207,
+                v.line,
+                v.col,
+                format!("election timeout {e} ms is above 50000 ms"),
+            );
         }
     }
     if let Some(v) = vars.get("ETCD_ENABLE_V2") {
@@ -427,7 +436,10 @@ fn check_relations(vars: &BTreeMap<String, Var>, sink: &mut Sink) {
             &L208,
             v.line,
             v.col,
-            format!("ETCD_ENABLE_V2=\"{}\": the v2 API is gone in etcd 3.6", v.value),
+            format!(
+                "ETCD_ENABLE_V2=\"{}\": the v2 API is gone in etcd 3.6",
+                v.value
+            ),
         );
     }
     if let Some(v) = vars.get("ETCD_LISTEN_PEER_URLS") {
@@ -503,7 +515,9 @@ pub(crate) fn parse_url(u: &str) -> Result<(), String> {
         return Err("no scheme (http:// or https://)".to_string());
     };
     if !matches!(scheme, "http" | "https" | "unix" | "unixs") {
-        return Err(format!("scheme `{scheme}` is not http, https, unix or unixs"));
+        return Err(format!(
+            "scheme `{scheme}` is not http, https, unix or unixs"
+        ));
     }
     let hostport = rest.trim_end_matches('/');
     if hostport.is_empty() {
@@ -551,7 +565,10 @@ mod tests {
     fn clean_and_dirty() {
         assert_eq!(codes(GOOD), Vec::<&str>::new());
         let bad = GOOD
-            .replace("ETCD_NAME=\"a\"", "ETCD_NAME=\" a\"\nETCD_NAMEE=x\nETCD_NAME=\"c\"")
+            .replace(
+                "ETCD_NAME=\"a\"",
+                "ETCD_NAME=\" a\"\nETCD_NAMEE=x\nETCD_NAME=\"c\"",
+            )
             .replace("\"1000\"", "\"300\"")
             .replace("http://10.0.0.1:2379,", "http//10.0.0.1:2379,")
             .replace("\"new\"", "\"existing\"");

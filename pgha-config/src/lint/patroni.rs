@@ -518,7 +518,10 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
     check_syntax(content, sink);
     let o = yaml::outline(content, sink);
     let facts = collect_facts(&o);
-    if let Some(scope) = o.get(&["scope"]).and_then(|n| o.nodes.get(n)?.value.as_ref()) {
+    if let Some(scope) = o
+        .get(&["scope"])
+        .and_then(|n| o.nodes.get(n)?.value.as_ref())
+    {
         sink.scope = Some(scope.text.clone());
     }
     walk_map(&o, sink, None, TOP, &[], &facts);
@@ -729,7 +732,10 @@ fn walk_entries(
                     p.push(sk.to_string());
                     p.push(key.to_string());
                     (
-                        format!("`{sk}:` on line {} is empty: indent this block under it", s.line),
+                        format!(
+                            "`{sk}:` on line {} is empty: indent this block under it",
+                            s.line
+                        ),
                         p.join("."),
                     )
                 }
@@ -787,11 +793,7 @@ fn check_bool(o: &Outline, sink: &mut Sink, n: usize, path: &[String]) {
         let what = if v.quoted && yaml_bool {
             format!("`{}` is the quoted string \"{}\", not a boolean; Python treats any non-empty string as true", path.join("."), v.text)
         } else {
-            format!(
-                "`{}` expects a boolean, not `{}`",
-                path.join("."),
-                v.text
-            )
+            format!("`{}` expects a boolean, not `{}`", path.join("."), v.text)
         };
         sink.emit(&L118, v.line, v.col, what);
     }
@@ -874,7 +876,8 @@ fn check_required(o: &Outline, sink: &mut Sink) {
         }
     }
     if !DCS_SECTIONS.iter().any(|k| anywhere(k)) {
-        missing.push("a DCS section (etcd3, etcd, consul, zookeeper, kubernetes, raft)".to_string());
+        missing
+            .push("a DCS section (etcd3, etcd, consul, zookeeper, kubernetes, raft)".to_string());
     }
     if o.nodes.is_empty() {
         return;
@@ -1006,26 +1009,17 @@ fn check_password(o: &Outline, sink: &mut Sink, node: usize, v: &Scalar) {
         || username.as_deref() == Some(p)
         || p.chars().count() < 8;
     if weak {
-        sink.emit(
-            &L121,
-            v.line,
-            v.col,
-            format!("weak password `{p}`"),
-        );
+        sink.emit(&L121, v.line, v.col, format!("weak password `{p}`"));
     }
 }
 
 fn check_hba_line(sink: &mut Sink, v: &Scalar, facts: &Facts) {
     let words = super::text::words(&v.text);
     let col_of = |off: usize| v.col + super::text::column(&v.text, off) - 1;
-    let Some(&(_, kind)) = words.first() else { return };
-    let host_types = [
-        "host",
-        "hostssl",
-        "hostnossl",
-        "hostgssenc",
-        "hostnogssenc",
-    ];
+    let Some(&(_, kind)) = words.first() else {
+        return;
+    };
+    let host_types = ["host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
     let (method_idx, addr) = match kind {
         "local" => (3, None),
         k if host_types.contains(&k) => (4, words.get(3).copied()),
@@ -1047,7 +1041,9 @@ fn check_hba_line(sink: &mut Sink, v: &Scalar, facts: &Facts) {
                 &L122,
                 v.line,
                 col_of(off),
-                format!("`{a}` is not a valid pg_hba address (CIDR, host name, all, samehost, samenet)"),
+                format!(
+                    "`{a}` is not a valid pg_hba address (CIDR, host name, all, samehost, samenet)"
+                ),
             );
         }
         // An address without a prefix length may be followed by a netmask.
@@ -1056,12 +1052,30 @@ fn check_hba_line(sink: &mut Sink, v: &Scalar, facts: &Facts) {
         }
     }
     let Some(&(moff, method)) = words.get(method_idx) else {
-        sink.emit(&L122, v.line, v.col, "the pg_hba line has no authentication method");
+        sink.emit(
+            &L122,
+            v.line,
+            v.col,
+            "the pg_hba line has no authentication method",
+        );
         return;
     };
     const METHODS: &[&str] = &[
-        "trust", "reject", "scram-sha-256", "md5", "password", "gss", "sspi", "ident", "peer",
-        "pam", "ldap", "radius", "cert", "bsd", "oauth",
+        "trust",
+        "reject",
+        "scram-sha-256",
+        "md5",
+        "password",
+        "gss",
+        "sspi",
+        "ident",
+        "peer",
+        "pam",
+        "ldap",
+        "radius",
+        "cert",
+        "bsd",
+        "oauth",
     ];
     if !METHODS.contains(&method) {
         sink.emit(
@@ -1096,7 +1110,8 @@ fn valid_hba_address(a: &str) -> bool {
     }
     // A host name (or .domain suffix); a dotted quad with letters in it is a placeholder.
     let looks_numeric = a.split('.').count() == 4
-        && a.split('.').any(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        && a.split('.')
+            .any(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     !looks_numeric
         && a.trim_start_matches('.')
             .chars()
@@ -1127,11 +1142,17 @@ mod tests {
     #[test]
     fn misplaced_and_ignored_keys() {
         let bad = GOOD
-            .replace("    postgresql:\n      use_pg_rewind", "    parameters:\n      x: 1\n    postgresql:\n      use_pg_rewind")
+            .replace(
+                "    postgresql:\n      use_pg_rewind",
+                "    parameters:\n      x: 1\n    postgresql:\n      use_pg_rewind",
+            )
             .replace("tags:\n", "ttl: 30\ntags:\n")
             .replace("  nofailover: false", "  nofailover: 'false'");
         let c = codes(&bad);
-        assert!(c.iter().any(|x| x.starts_with("L111@patroni.yml:11:5")), "{c:?}");
+        assert!(
+            c.iter().any(|x| x.starts_with("L111@patroni.yml:11:5")),
+            "{c:?}"
+        );
         assert!(c.iter().any(|x| x.starts_with("L113@")), "{c:?}");
         assert!(c.iter().any(|x| x.starts_with("L118@")), "{c:?}");
     }

@@ -320,7 +320,10 @@ const BOOLEANS: &[&str] = &[
 
 /// Options with enumerated values.
 const ENUMS: &[(&str, &[&str])] = &[
-    ("repo-type", &["azure", "cifs", "gcs", "posix", "s3", "sftp"]),
+    (
+        "repo-type",
+        &["azure", "cifs", "gcs", "posix", "s3", "sftp"],
+    ),
     ("repo-s3-uri-style", &["host", "path"]),
     ("repo-azure-uri-style", &["host", "path"]),
     ("repo-s3-key-type", &["shared", "auto", "web-id"]),
@@ -406,7 +409,11 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
             let stanza = name.split(':').next().unwrap_or("").to_string();
             if stanza != "global" {
                 stanza_sections += 1;
-                sink.stanza(&stanza, line, col + (inner.len() - inner.trim_start().len()));
+                sink.stanza(
+                    &stanza,
+                    line,
+                    col + (inner.len() - inner.trim_start().len()),
+                );
                 if super::text::classify_stanza_name(&stanza) == NameKind::Placeholder {
                     sink.emit(
                         &L305,
@@ -422,7 +429,12 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
             continue;
         }
         let Some(eq) = t.find('=') else {
-            sink.emit(&L301, line, lead + 1, format!("`{t}` is not `option=value`"));
+            sink.emit(
+                &L301,
+                line,
+                lead + 1,
+                format!("`{t}` is not `option=value`"),
+            );
             continue;
         };
         let key = t[..eq].trim();
@@ -440,7 +452,11 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         };
         let sec = sec.clone();
         if let Some(prev) = seen.insert((sec.clone(), key.to_string()), line) {
-            if key != "recovery-option" && key != "link-map" && key != "db-include" && key != "exclude" {
+            if key != "recovery-option"
+                && key != "link-map"
+                && key != "db-include"
+                && key != "exclude"
+            {
                 sink.emit(
                     &L311,
                     line,
@@ -452,7 +468,10 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         scan_placeholders(sink, value, line, vcol);
         let (g, index) = generic(key);
         if !OPTIONS.contains(&g.as_str()) || matches!(key, "repo" | "pg") {
-            let hint = if matches!(key, "config" | "config-path" | "config-include-path" | "stanza") {
+            let hint = if matches!(
+                key,
+                "config" | "config-path" | "config-include-path" | "stanza"
+            ) {
                 format!("`{key}` is a command-line option; it cannot be set in the file")
             } else {
                 L302.hint.to_string()
@@ -462,7 +481,12 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         }
         if let Some(i) = index {
             if !(1..=256).contains(&i) {
-                sink.emit(&L302, line, kcol, format!("`{key}`: index {i} is outside 1–256"));
+                sink.emit(
+                    &L302,
+                    line,
+                    kcol,
+                    format!("`{key}`: index {i} is outside 1–256"),
+                );
             }
             if g.starts_with("repo") {
                 repos.entry(i).or_insert(line);
@@ -493,12 +517,23 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
                 &L306,
                 line,
                 vcol,
-                format!("`{key}={value}`: the role `{value}` is not `{}`", value.to_lowercase()),
-                format!("write `{key}={}` unless the role really has capital letters", value.to_lowercase()),
+                format!(
+                    "`{key}={value}`: the role `{value}` is not `{}`",
+                    value.to_lowercase()
+                ),
+                format!(
+                    "write `{key}={}` unless the role really has capital letters",
+                    value.to_lowercase()
+                ),
             );
         }
         if BOOLEANS.contains(&g.as_str()) && !matches!(value, "y" | "n") {
-            sink.emit(&L312, line, vcol, format!("`{key}={value}`: expected `y` or `n`"));
+            sink.emit(
+                &L312,
+                line,
+                vcol,
+                format!("`{key}={value}`: expected `y` or `n`"),
+            );
         }
         if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| *n == g) {
             if !allowed.contains(&value) {
@@ -546,8 +581,8 @@ mod tests {
         let bad = "junk\n[global]\nrepo1-type=s3\nrepo1-s3-endpoint=https://x\nrepo1-s3-uri-style=virtual\nrepo1-bogus=1\npg1-path=/d\nstart-fast=yes\nstart-fast=y\nrepo1-s3-key-secret=s\n[stanza-name]\npg1-user=Postgres\n[a b]\n";
         let c = codes(bad);
         for code in [
-            "L301", "L302", "L303", "L304", "L305", "L306", "L307", "L308", "L309", "L310",
-            "L311", "L312",
+            "L301", "L302", "L303", "L304", "L305", "L306", "L307", "L308", "L309", "L310", "L311",
+            "L312",
         ] {
             assert!(c.contains(&code), "{code} in {c:?}");
         }

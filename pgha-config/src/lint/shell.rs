@@ -195,10 +195,8 @@ impl TempScript {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "pgha-lint-{}-{n}-{nanos}.sh",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("pgha-lint-{}-{n}-{nanos}.sh", std::process::id()));
         std::fs::write(&path, content).ok()?;
         Some(TempScript(path))
     }
@@ -277,7 +275,12 @@ fn run_tool(program: &str, args: &[&std::ffi::OsStr], timeout: Duration) -> Tool
 
 fn run_bash(content: &str, sink: &mut Sink) {
     let Some(tmp) = TempScript::new(content) else {
-        sink.emit(&L506, 0, 0, "bash -n skipped: could not write a temporary copy");
+        sink.emit(
+            &L506,
+            0,
+            0,
+            "bash -n skipped: could not write a temporary copy",
+        );
         return;
     };
     let path = tmp.path().as_os_str();
@@ -289,9 +292,15 @@ fn run_bash(content: &str, sink: &mut Sink) {
             let mut seen_lines = Vec::new();
             for l in out.stderr.lines() {
                 let l = l.strip_prefix(&prefix).unwrap_or(l);
-                let Some(rest) = l.strip_prefix("line ") else { continue };
-                let Some((num, msg)) = rest.split_once(": ") else { continue };
-                let Ok(n) = num.parse::<usize>() else { continue };
+                let Some(rest) = l.strip_prefix("line ") else {
+                    continue;
+                };
+                let Some((num, msg)) = rest.split_once(": ") else {
+                    continue;
+                };
+                let Ok(n) = num.parse::<usize>() else {
+                    continue;
+                };
                 // bash repeats the offending line after the message; keep the message.
                 if seen_lines.contains(&n) {
                     continue;
@@ -304,7 +313,9 @@ fn run_bash(content: &str, sink: &mut Sink) {
 }
 
 fn run_shellcheck(content: &str, sink: &mut Sink) {
-    let Some(tmp) = TempScript::new(content) else { return };
+    let Some(tmp) = TempScript::new(content) else {
+        return;
+    };
     let path = tmp.path().as_os_str();
     let args: [&std::ffi::OsStr; 6] = [
         "-f".as_ref(),

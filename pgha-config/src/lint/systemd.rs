@@ -81,8 +81,17 @@ pub const L609: Rule = Rule {
 };
 
 const SECTIONS: &[&str] = &[
-    "Unit", "Service", "Install", "Timer", "Socket", "Mount", "Automount", "Swap", "Path",
-    "Slice", "Scope",
+    "Unit",
+    "Service",
+    "Install",
+    "Timer",
+    "Socket",
+    "Mount",
+    "Automount",
+    "Swap",
+    "Path",
+    "Slice",
+    "Scope",
 ];
 
 const UNIT_KEYS: &[&str] = &[
@@ -279,13 +288,21 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
         let key = t[..eq].trim();
         let value = t[eq + 1..].trim();
         let vcol = lead + eq + 2 + (t[eq + 1..].len() - t[eq + 1..].trim_start().len());
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             sink.emit(&L601, line, lead + 1, format!("`{key}` is not a key name"));
             continue;
         }
         let Some(sec) = section.clone() else {
-            sink.emit(&L601, line, lead + 1, format!("`{key}` comes before any [Section]"));
+            sink.emit(
+                &L601,
+                line,
+                lead + 1,
+                format!("`{key}` comes before any [Section]"),
+            );
             continue;
         };
         if let Some(home) = home_of(key) {
@@ -294,7 +311,10 @@ pub(crate) fn lint(content: &str, sink: &mut Sink) {
                     &L603,
                     line,
                     lead + 1,
-                    format!("`{key}` is not read in [{sec}]; it belongs in [{}]", home.join("], [")),
+                    format!(
+                        "`{key}` is not read in [{sec}]; it belongs in [{}]",
+                        home.join("], [")
+                    ),
                 );
             }
         }
@@ -336,7 +356,10 @@ fn check_entries(entries: &[Entry], sections: &[String], sink: &mut Sink) {
                 Severity::Error,
                 e.line,
                 e.vcol,
-                format!("{}: `{first}` is not an absolute path and systemd cannot search for it", e.key),
+                format!(
+                    "{}: `{first}` is not an absolute path and systemd cannot search for it",
+                    e.key
+                ),
                 L604.hint,
             );
         } else {
@@ -394,9 +417,10 @@ fn check_entries(entries: &[Entry], sections: &[String], sink: &mut Sink) {
             );
         }
     }
-    for e in entries.iter().filter(|e| {
-        e.section == "Unit" && matches!(e.key.as_str(), "After" | "Wants" | "Requires")
-    }) {
+    for e in entries
+        .iter()
+        .filter(|e| e.section == "Unit" && matches!(e.key.as_str(), "After" | "Wants" | "Requires"))
+    {
         for (off, w) in words(&e.value) {
             if w == "syslog.target" {
                 sink.emit(
@@ -431,7 +455,9 @@ mod tests {
         assert_eq!(codes(good), Vec::<&str>::new());
         let bad = "Description=early\n[Unit]\nAfter=syslog.target\nWantedBy=multi-user.target\n[Servce]\n[Service]\nType=notify\nWorkingDirectory=~\nExecStart=patroni /etc/p.yml\nRestart=no\nnot a line\n";
         let c = codes(bad);
-        for code in ["L601", "L602", "L603", "L604", "L605", "L606", "L607", "L608"] {
+        for code in [
+            "L601", "L602", "L603", "L604", "L605", "L606", "L607", "L608",
+        ] {
             assert!(c.contains(&code), "{code} in {c:?}");
         }
         assert!(codes("[Service]\nUser=a\n").contains(&"L609"));

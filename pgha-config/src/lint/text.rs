@@ -186,7 +186,10 @@ pub(crate) fn scan_placeholders(sink: &mut Sink, text: &str, line: usize, col0: 
                 &L003,
                 line,
                 col0 + column(text, off) - 1,
-                format!("`{}` looks like a masked sample value ({reason})", unquote(w)),
+                format!(
+                    "`{}` looks like a masked sample value ({reason})",
+                    unquote(w)
+                ),
             );
         }
     }
@@ -328,7 +331,10 @@ pub(crate) fn scan_pgbackrest(
                 if stray.is_empty() {
                     "pgBackRest is run without a command".to_string()
                 } else {
-                    format!("pgBackRest is run without a known command (found `{}`)", stray.join(" "))
+                    format!(
+                        "pgBackRest is run without a known command (found `{}`)",
+                        stray.join(" ")
+                    )
                 },
             ),
             Some(c) if call.stanza.is_none() && NEEDS_STANZA.contains(&c.as_str()) => sink.emit(
@@ -398,7 +404,12 @@ mod tests {
         assert!(clean.out.is_empty(), "{:?}", clean.out);
         assert!(clean.stanzas.iter().all(|s| s.name == "main"));
         let mut missing = sink();
-        scan_pgbackrest(&mut missing, "pgbackrest backup; pgbackrest --stanza=x", 1, 1);
+        scan_pgbackrest(
+            &mut missing,
+            "pgbackrest backup; pgbackrest --stanza=x",
+            1,
+            1,
+        );
         let codes: Vec<_> = missing.out.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["L011", "L012"]);
     }

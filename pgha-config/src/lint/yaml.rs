@@ -95,7 +95,11 @@ impl Outline {
     /// The key children of `parent` (None: the top level).
     pub fn children(&self, parent: Option<usize>) -> &[usize] {
         match parent {
-            Some(p) => self.nodes.get(p).map(|n| n.children.as_slice()).unwrap_or(&[]),
+            Some(p) => self
+                .nodes
+                .get(p)
+                .map(|n| n.children.as_slice())
+                .unwrap_or(&[]),
             None => &self.roots,
         }
     }
@@ -205,7 +209,9 @@ pub(crate) fn outline(content: &str, sink: &mut Sink) -> Outline {
         match split_key(body) {
             Some((key, rest_off)) => {
                 let node = match parent_item {
-                    Some(p) => r.attach_under(p, NodeKind::Key(key.clone()), line, body_col, indent),
+                    Some(p) => {
+                        r.attach_under(p, NodeKind::Key(key.clone()), line, body_col, indent)
+                    }
                     None => r.place(NodeKind::Key(key.clone()), line, body_col, indent, false),
                 };
                 let Some(node) = node else { continue };
@@ -636,7 +642,10 @@ mod tests {
         assert_eq!(o.nodes[dnode].children.len(), 2);
         let item = o.nodes[dnode].children[1];
         assert!(o.child(Some(item), "r").is_some());
-        assert_eq!(o.nodes[o.get(&["e"]).unwrap()].value.as_ref().unwrap().text, "text\nmore");
+        assert_eq!(
+            o.nodes[o.get(&["e"]).unwrap()].value.as_ref().unwrap().text,
+            "text\nmore"
+        );
         assert!(o.get(&["f"]).is_some());
         assert_eq!(o.roots.len(), 4);
     }
@@ -646,9 +655,15 @@ mod tests {
         let (o, d) = read("scope:x\nr:\n  a: 1\n b: 2\n\tc: 3\nr:\n  a: 2\n");
         assert!(d[0].contains("L102") && d[0].contains(":1:7"), "{d:?}");
         assert!(o.get(&["scope"]).is_some());
-        assert!(d.iter().any(|x| x.contains("L104") && x.contains(":4:2")), "{d:?}");
+        assert!(
+            d.iter().any(|x| x.contains("L104") && x.contains(":4:2")),
+            "{d:?}"
+        );
         assert!(o.get(&["b"]).is_some(), "snapped to the top level");
         assert!(d.iter().any(|x| x.contains("L103")), "{d:?}");
-        assert!(d.iter().any(|x| x.contains("L105") && x.contains(":6:1")), "{d:?}");
+        assert!(
+            d.iter().any(|x| x.contains("L105") && x.contains(":6:1")),
+            "{d:?}"
+        );
     }
 }
