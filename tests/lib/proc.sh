@@ -28,12 +28,18 @@ pgha_log() {
 # pgha_workdir_init WORKDIR : create WORKDIR with pids/ and logs/, mode 0755 on
 # WORKDIR itself so that the postgres user can reach data dirs below it
 # (mktemp -d makes 0700 directories, which postgres cannot traverse).
+# Fails when a parent directory keeps postgres out (e.g. under /root).
 # Prints the absolute path.
 pgha_workdir_init() {
     local dir=${1:?usage: pgha_workdir_init WORKDIR}
     mkdir -p "$dir/pids" "$dir/logs" || return 1
     dir=$(cd "$dir" && pwd -P) || return 1
     chmod 0755 "$dir" "$dir/logs" || return 1
+    if id postgres >/dev/null 2>&1 &&
+        ! setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$dir" 2>/dev/null; then
+        pgha_log "pgha_workdir_init: the postgres user cannot reach $dir (a parent dir is not searchable, e.g. /root)"
+        return 1
+    fi
     printf '%s\n' "$dir"
 }
 
