@@ -1166,6 +1166,31 @@ mod tests {
     }
 
     #[test]
+    fn unknown_missing_and_methods() {
+        let bad = GOOD
+            .replace("scope: c\n", "scopes: c\n")
+            .replace(
+                "  listen: 0.0.0.0:8008\n",
+                "  listen: 0.0.0.0:8008\n  colour: red\n",
+            )
+            .replace("  initdb:\n", "  method: pgbackrest\n  initdb:\n")
+            .replace(
+                "  data_dir: /d\n",
+                "  data_dir: /d\n  create_replica_methods: [pgbackrest, basebackup]\n",
+            );
+        let c = codes(&bad);
+        for code in [
+            "L110@",
+            "L112@",
+            "L117@",
+            "L124@patroni.yml:18:3",
+            "L124@patroni.yml:25:3",
+        ] {
+            assert!(c.iter().any(|x| x.starts_with(code)), "{code} in {c:?}");
+        }
+    }
+
+    #[test]
     fn hba_checks() {
         let bad = GOOD.replace("10.0.0.0/24 scram-sha-256", "x.x.x.0/0 md5");
         let c = codes(&bad);
