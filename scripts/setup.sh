@@ -19,6 +19,8 @@
 #   PGHA_FORCE_VENV_MOTO=1  install moto[server] into the venv even when a
 #                      usable moto_server is already on PATH
 #   PGHA_STRICT=1      same as --strict: missing cargo/rustc/terraform is an error
+#   PGHA_EXTRA_APT     more apt packages to install (space separated)
+#   PGHA_APT_SIMULATE=1  pass -s to apt-get install (show, change nothing)
 #
 # Exit status: 0 when everything needed is present, 1 on any failure
 # (with a message saying what failed), 2 on a usage error.
@@ -32,6 +34,8 @@ PGHA_SKIP_VENV=${PGHA_SKIP_VENV:-0}
 PGHA_STRICT=${PGHA_STRICT:-0}
 PGHA_FORCE_VENV_MOTO=${PGHA_FORCE_VENV_MOTO:-0}
 PGHA_PATRONI_SPEC=${PGHA_PATRONI_SPEC:-patroni[etcd3]>=4,<5}
+PGHA_EXTRA_APT=${PGHA_EXTRA_APT:-}
+PGHA_APT_SIMULATE=${PGHA_APT_SIMULATE:-0}
 
 # Packages every host of the harness needs, besides PostgreSQL (chosen below).
 APT_PACKAGES=(
@@ -95,8 +99,8 @@ install_apt() {
     [[ $(id -u) -eq 0 ]] || die "apt needs root: run as root, or pass --skip-apt"
 
     local wanted=() missing=() p
-    # shellcheck disable=SC2207  # package names contain no spaces
-    wanted=("${APT_PACKAGES[@]}" $(postgres_packages))
+    # shellcheck disable=SC2207,SC2206  # package names contain no spaces
+    wanted=("${APT_PACKAGES[@]}" $(postgres_packages) $PGHA_EXTRA_APT)
     for p in "${wanted[@]}"; do
         pkg_installed "$p" || missing+=("$p")
     done
@@ -125,11 +129,12 @@ install_apt() {
         chmod 755 "$policy"
         created_policy=1
     fi
-    local rc=0
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${clean[@]}" || rc=$?
+    local rc=0 sim=()
+    [[ $PGHA_APT_SIMULATE != 1 ]] || sim=(-s)
+    DEBIAN_FRONTEND=noninteractive apt-get install "${sim[@]}" -y -q --no-install-recommends "${clean[@]}" || rc=$?
     ((created_policy)) && rm -f "$policy"
     ((rc == 0)) || die "apt-get install failed (exit $rc) for: ${clean[*]}"
-    log "apt: done"
+    log "apt: done$([[ $PGHA_APT_SIMULATE != 1 ]] || echo " (simulated, nothing installed)")"
 }
 
 # pick_python : prints the interpreter used to build the venv.
