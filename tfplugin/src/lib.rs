@@ -7,11 +7,14 @@
 #![warn(missing_docs)]
 
 pub mod diagnostics;
+pub mod logging;
 pub mod resource;
 pub mod schema;
+pub mod server;
 pub mod value;
 
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use resource::{ApplyRequest, DataSource, PlanRequest, PlanResponse, Provider, Resource};
 pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema, Type};
+pub use server::{serve, ServeError};
 pub use value::Value;
