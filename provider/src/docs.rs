@@ -12,9 +12,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, Block, NestedBlock, Schema,
-};
+use tfplugin::{Attribute, Block, NestedBlock, NestingMode, Schema, Type};
 
 use crate::provider::Schemas;
 
@@ -189,7 +187,7 @@ fn code_block(out: &mut String, lang: &str, code: &str) {
 
 fn index_page(schemas: &Schemas, examples: &Path) -> Result<String, DocsError> {
     let name = crate::PROVIDER_NAME;
-    let description = &schemas.provider.block.description.content;
+    let description = &schemas.provider.block.description;
     let mut out = front_matter(&format!("{name} Provider"), description);
     let _ = writeln!(out, "# {name} Provider\n\n{}\n", description.trim());
     if let Some(example) = read_optional(&examples.join("provider").join("provider.tf"))? {
@@ -213,7 +211,7 @@ fn type_page(
     example: Option<String>,
     import: Option<String>,
 ) -> String {
-    let description = &schema.block.description.content;
+    let description = &schema.block.description;
     let mut out = front_matter(
         &format!("{name} {kind} - {}", crate::PROVIDER_NAME),
         description,
@@ -259,8 +257,7 @@ struct Entry {
 /// A nested schema to document after the top-level lists.
 enum Nested<'a> {
     Block(&'a Block),
-    Attributes(&'a std::collections::HashMap<String, Attribute>),
-    Object(&'a std::collections::HashMap<String, AttributeType>),
+    Object(&'a [(String, Type)]),
 }
 
 fn schema_sections(out: &mut String, block: &Block) {
@@ -274,7 +271,6 @@ fn schema_sections(out: &mut String, block: &Block) {
         );
         let entries = match nested {
             Nested::Block(b) => block_entries(b, &path, &mut pending),
-            Nested::Attributes(attrs) => attribute_entries(attrs, &path, &mut pending),
             Nested::Object(fields) => object_entries(fields, &path, &mut pending),
         };
         write_lists(out, entries, "");
@@ -301,12 +297,6 @@ fn write_lists(out: &mut String, mut entries: Vec<Entry>, heading: &str) {
     out.push('\n');
 }
 
-fn sorted<V>(map: &std::collections::HashMap<String, V>) -> Vec<(&String, &V)> {
-    let mut items: Vec<_> = map.iter().collect();
-    items.sort_by(|a, b| a.0.cmp(b.0));
-    items
-}
-
 fn anchor(prefix: &str, path: &str) -> String {
     format!("{prefix}--{}", path.replace('.', "--"))
 }
@@ -319,30 +309,46 @@ fn join(parent: &str, name: &str) -> String {
     }
 }
 
+/// How a nested block is described: `Block List, Max: 1`, `Block Set, Min: 1`, ...
+fn block_kind(nested: &NestedBlock) -> String {
+    let mut kind = match nested.nesting {
+        NestingMode::Single | NestingMode::Group => return "Block".into(),
+        NestingMode::List => "Block List".to_owned(),
+        NestingMode::Set => "Block Set".to_owned(),
+        NestingMode::Map => "Block Map".to_owned(),
+    };
+    if nested.min_items > 0 {
+        let _ = write!(kind, ", Min: {}", nested.min_items);
+    }
+    if nested.max_items > 0 {
+        let _ = write!(kind, ", Max: {}", nested.max_items);
+    }
+    kind
+}
+
 fn block_entries<'a>(
     block: &'a Block,
     parent: &str,
     pending: &mut Vec<(String, String, Nested<'a>)>,
 ) -> Vec<Entry> {
     let mut entries = attribute_entries(&block.attributes, parent, pending);
-    for (name, nested) in sorted(&block.blocks) {
-        let (kind, inner, required) = match nested {
-            NestedBlock::Single(b) => ("Block, Required", b, true),
-            NestedBlock::List(b) => ("Block List", b, false),
-            NestedBlock::Set(b) => ("Block Set", b, false),
-            NestedBlock::Map(b) => ("Block Map", b, false),
-            NestedBlock::Group(b) => ("Block, Optional", b, false),
-            NestedBlock::Optional(b) => ("Block List, Max: 1", b, false),
-        };
+    let mut blocks: Vec<&NestedBlock> = block.blocks.iter().collect();
+    blocks.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    for nested in blocks {
+        let name = &nested.type_name;
+        let mut kind = block_kind(nested);
+        if nested.block.deprecated {
+            kind.push_str(", Deprecated");
+        }
         let path = join(parent, name);
         let id = anchor("nestedblock", &path);
         let line = format!(
             "- `{name}` ({kind}){} (see [below for nested schema](#{id}))",
-            description_suffix(&inner.description.content)
+            description_suffix(&nested.block.description)
         );
-        pending.push((id, path, Nested::Block(inner)));
+        pending.push((id, path, Nested::Block(&nested.block)));
         entries.push(Entry {
-            section: if required {
+            section: if nested.min_items > 0 {
                 Section::Required
             } else {
                 Section::Optional
@@ -354,14 +360,17 @@ fn block_entries<'a>(
 }
 
 fn attribute_entries<'a>(
-    attrs: &'a std::collections::HashMap<String, Attribute>,
+    attrs: &'a [Attribute],
     parent: &str,
     pending: &mut Vec<(String, String, Nested<'a>)>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (name, attr) in sorted(attrs) {
+    let mut sorted: Vec<&Attribute> = attrs.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for attr in sorted {
+        let name = &attr.name;
         let path = join(parent, name);
-        let mut kind = type_name(&attr.attr_type);
+        let mut kind = type_name(&attr.ty);
         if attr.sensitive {
             kind.push_str(", Sensitive");
         }
@@ -370,27 +379,20 @@ fn attribute_entries<'a>(
         }
         let mut line = format!(
             "- `{name}` ({kind}){}",
-            description_suffix(&attr.description.content)
+            description_suffix(&attr.description)
         );
-        let nested = match &attr.attr_type {
-            AttributeType::AttributeSingle(a)
-            | AttributeType::AttributeList(a)
-            | AttributeType::AttributeSet(a)
-            | AttributeType::AttributeMap(a) => Some(Nested::Attributes(a)),
-            other => object_of(other).map(Nested::Object),
-        };
-        if let Some(nested) = nested {
+        if let Some(fields) = object_of(&attr.ty) {
             let id = anchor("nestedatt", &path);
             let _ = write!(line, " (see [below for nested schema](#{id}))");
-            pending.push((id, path, nested));
+            pending.push((id, path, Nested::Object(fields)));
         }
         entries.push(Entry {
-            section: match attr.constraint {
-                AttributeConstraint::Required => Section::Required,
-                AttributeConstraint::Optional | AttributeConstraint::OptionalComputed => {
-                    Section::Optional
-                }
-                AttributeConstraint::Computed => Section::ReadOnly,
+            section: if attr.required {
+                Section::Required
+            } else if attr.optional {
+                Section::Optional
+            } else {
+                Section::ReadOnly
             },
             line,
         });
@@ -399,23 +401,23 @@ fn attribute_entries<'a>(
 }
 
 /// Fields of an object type, directly or inside a list, set or map.
-fn object_of(t: &AttributeType) -> Option<&std::collections::HashMap<String, AttributeType>> {
+fn object_of(t: &Type) -> Option<&[(String, Type)]> {
     match t {
-        AttributeType::Object(fields) => Some(fields),
-        AttributeType::List(inner) | AttributeType::Set(inner) | AttributeType::Map(inner) => {
-            object_of(inner)
-        }
+        Type::Object(fields) => Some(fields),
+        Type::List(inner) | Type::Set(inner) | Type::Map(inner) => object_of(inner),
         _ => None,
     }
 }
 
 fn object_entries<'a>(
-    fields: &'a std::collections::HashMap<String, AttributeType>,
+    fields: &'a [(String, Type)],
     parent: &str,
     pending: &mut Vec<(String, String, Nested<'a>)>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (name, t) in sorted(fields) {
+    let mut sorted: Vec<&(String, Type)> = fields.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, t) in sorted {
         let path = join(parent, name);
         let mut line = format!("- `{name}` ({})", type_name(t));
         if let Some(inner) = object_of(t) {
@@ -434,28 +436,23 @@ fn object_entries<'a>(
 
 fn description_suffix(description: &str) -> String {
     let d = description.trim();
-    if d.is_empty() || d == "empty" {
+    if d.is_empty() {
         String::new()
     } else {
         format!(" {d}")
     }
 }
 
-fn type_name(t: &AttributeType) -> String {
+fn type_name(t: &Type) -> String {
     match t {
-        AttributeType::String => "String".into(),
-        AttributeType::Number => "Number".into(),
-        AttributeType::Bool => "Boolean".into(),
-        AttributeType::List(inner) => format!("List of {}", type_name(inner)),
-        AttributeType::Set(inner) => format!("Set of {}", type_name(inner)),
-        AttributeType::Map(inner) => format!("Map of {}", type_name(inner)),
-        AttributeType::Object(_) => "Object".into(),
-        AttributeType::Tuple(_) => "Tuple".into(),
-        AttributeType::AttributeSingle(_) => "Attributes".into(),
-        AttributeType::AttributeList(_) => "Attributes List".into(),
-        AttributeType::AttributeSet(_) => "Attributes Set".into(),
-        AttributeType::AttributeMap(_) => "Attributes Map".into(),
-        AttributeType::Any => "Dynamic".into(),
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::List(inner) => format!("List of {}", type_name(inner)),
+        Type::Set(inner) => format!("Set of {}", type_name(inner)),
+        Type::Map(inner) => format!("Map of {}", type_name(inner)),
+        Type::Object(_) => "Object".into(),
+        Type::Dynamic => "Dynamic".into(),
     }
 }
 

@@ -1,21 +1,19 @@
 //! The pgha Terraform provider: resources that model, validate and render the files of a
-//! Patroni + etcd + pgBackRest PostgreSQL cluster, served over tfplugin6.
+//! Patroni + etcd + pgBackRest PostgreSQL cluster, served over tfplugin6 by [`tfplugin`].
 //!
 //! Layout: every resource lives in its own module under [`resources`] (schema, validation,
-//! plan and apply side by side, so a reviewer reads one file per resource). The reusable
-//! pieces those modules share are [`schema`] (concise schema builders), [`value`] (getting
-//! known values out of Terraform values), [`planning`] (compute at plan time when inputs are
-//! known), and [`diagnostic`] (errors and warnings at attribute paths).
+//! plan and apply side by side, so a reviewer reads one file per resource), written against
+//! the [`tfplugin`] traits and values. [`planning`] holds the small plan-time helpers they
+//! share.
 
 pub mod data_sources;
-pub mod diagnostic;
 pub mod docs;
 pub mod logging;
 pub mod planning;
 pub mod provider;
 pub mod resources;
-pub mod schema;
-pub mod value;
+
+pub use tfplugin;
 
 /// Provider name as Terraform sees it: resource types are `pgha_<name>`.
 pub const PROVIDER_NAME: &str = "pgha";

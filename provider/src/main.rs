@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use terraform_provider_pgha::{docs, logging, provider};
+use terraform_provider_pgha::{docs, logging, provider, tfplugin};
 
 /// go-plugin's handshake cookie for Terraform providers (the same value for every provider).
 const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -60,14 +60,11 @@ fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(tf_provider::serve(
-        terraform_provider_pgha::PROVIDER_NAME,
-        provider::PghaProvider,
-    )) {
+    match runtime.block_on(tfplugin::serve(provider::PghaProvider)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "provider server failed");
-            eprintln!("provider server failed: {e:#}");
+            eprintln!("provider server failed: {e}");
             ExitCode::from(1)
         }
     }

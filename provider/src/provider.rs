@@ -1,14 +1,9 @@
 //! The provider itself: its (empty) configuration and the list of resources and data sources.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use tf_provider::schema::Schema;
-use tf_provider::value::ValueEmpty;
-use tf_provider::{Diagnostics, DynamicProvider};
-use tf_provider::{DynamicDataSource, DynamicResource, Provider};
-
-use crate::schema::BlockBuilder;
+use tfplugin::{Block, DataSource, Diagnostics, Provider, Resource, Schema, Value};
 
 /// Markdown description of the provider, shown at the top of `docs/index.md`.
 pub const DESCRIPTION: &str = "Models, validates and renders the configuration of a highly \
@@ -23,41 +18,29 @@ pub struct PghaProvider;
 
 /// The provider block's schema: no arguments (everything lives on the resources).
 pub fn schema() -> Schema {
-    BlockBuilder::new(DESCRIPTION).schema(0)
+    Schema {
+        version: 0,
+        block: Block::new(DESCRIPTION),
+    }
 }
 
 #[async_trait]
 impl Provider for PghaProvider {
-    type Config<'a> = ValueEmpty;
-    type MetaState<'a> = ValueEmpty;
-
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema())
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn configure<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        terraform_version: String,
-        _config: Self::Config<'a>,
-    ) -> Option<()> {
+    async fn configure(&self, _config: &Value, _diags: &mut Diagnostics) {
         // Deliberately no network access here: plans must work without reachable hosts.
-        tracing::debug!(terraform_version, "provider configured");
-        Some(())
+        tracing::debug!("provider configured");
     }
 
-    fn get_resources(
-        &self,
-        _diags: &mut Diagnostics,
-    ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
-        Some(crate::resources::all())
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        crate::resources::all()
     }
 
-    fn get_data_sources(
-        &self,
-        _diags: &mut Diagnostics,
-    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
-        Some(crate::data_sources::all())
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        crate::data_sources::all()
     }
 }
 
@@ -72,37 +55,39 @@ pub struct Schemas {
     pub data_sources: Vec<(String, Schema)>,
 }
 
-/// Collect [`Schemas`]; fails with the diagnostics' summaries if any schema is missing.
+/// Collect [`Schemas`]; fails when two types share a name or a name lacks the `pgha_` prefix.
 pub fn schemas() -> Result<Schemas, String> {
     let provider = PghaProvider;
-    let mut diags = Diagnostics::default();
-    let full = |name: String| format!("{}_{}", crate::PROVIDER_NAME, name);
-    let provider_schema = DynamicProvider::schema(&provider, &mut diags);
-    let mut resources: Vec<(String, Schema)> =
-        DynamicProvider::get_resources(&provider, &mut diags)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(name, r)| Some((full(name), r.schema(&mut diags)?)))
-            .collect();
-    let mut data_sources: Vec<(String, Schema)> =
-        DynamicProvider::get_data_sources(&provider, &mut diags)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(name, d)| Some((full(name), d.schema(&mut diags)?)))
-            .collect();
+    let mut resources: Vec<(String, Schema)> = Provider::resources(&provider)
+        .iter()
+        .map(|r| (r.type_name().to_owned(), r.schema()))
+        .collect();
+    let mut data_sources: Vec<(String, Schema)> = Provider::data_sources(&provider)
+        .iter()
+        .map(|d| (d.type_name().to_owned(), d.schema()))
+        .collect();
     resources.sort_by(|a, b| a.0.cmp(&b.0));
     data_sources.sort_by(|a, b| a.0.cmp(&b.0));
-    match provider_schema {
-        Some(provider) if diags.errors.is_empty() => Ok(Schemas {
-            provider,
-            resources,
-            data_sources,
-        }),
-        _ => Err(diags
-            .errors
-            .iter()
-            .map(|d| d.summary.to_string())
-            .collect::<Vec<_>>()
-            .join("; ")),
+    let prefix = format!("{}_", crate::PROVIDER_NAME);
+    let mut problems = Vec::new();
+    for list in [&resources, &data_sources] {
+        for pair in list.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                problems.push(format!("{} is registered twice", pair[0].0));
+            }
+        }
+        for (name, _) in list.iter() {
+            if !name.starts_with(&prefix) {
+                problems.push(format!("{name} does not start with {prefix}"));
+            }
+        }
     }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(Schemas {
+        provider: Provider::schema(&provider),
+        resources,
+        data_sources,
+    })
 }

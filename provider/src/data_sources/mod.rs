@@ -1,12 +1,11 @@
 //! Data sources, one module per data source, registered in [`all`] the same way as
-//! [`crate::resources::all`]: key without the `pgha_` prefix, value implementing
-//! `tf_provider::DataSource`.
+//! [`crate::resources::all`].
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use tf_provider::DynamicDataSource;
+use tfplugin::DataSource;
 
-/// Every data source the provider serves, keyed by type name without the `pgha_` prefix.
-pub fn all() -> HashMap<String, Box<dyn DynamicDataSource>> {
-    HashMap::new()
+/// Every data source the provider serves.
+pub fn all() -> Vec<Arc<dyn DataSource>> {
+    Vec::new()
 }

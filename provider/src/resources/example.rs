@@ -11,48 +11,19 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, RawValue, Resource};
+use serde::Deserialize;
+use tfplugin::{
+    ApplyRequest, Attribute, AttributePath, Block, Diagnostics, NestingMode, PlanRequest,
+    PlanResponse, Resource, Schema, Value,
+};
 
-use crate::diagnostic::{report, Severity};
-use crate::planning::{compute_if_known, replace_if_changed};
-use crate::schema::{Attr, BlockBuilder};
-use crate::value::{known_list, known_str, string, Unknown};
+use crate::planning::{compute_if_known, known_list, known_str, replace_if_changed, Unknown};
 
 /// Full type name, as used in configuration and in the docs.
 pub const TYPE_NAME: &str = "pgha_example";
 
 /// Current schema version; see [`ExampleResource::upgrade`] for older ones.
 pub const SCHEMA_VERSION: i64 = 1;
-
-/// State, plan and configuration of `pgha_example`: one field per schema attribute or block.
-///
-/// Every field is a `Value` because any of them may be null or unknown; owned `String`s keep
-/// the struct free of lifetimes (tf-provider's `State<'a>` then is this type for every `'a`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExampleState {
-    /// Computed: the resource's identifier, equal to `name`.
-    pub id: Value<String>,
-    /// Required; changing it replaces the resource.
-    pub name: Value<String>,
-    /// Repeated nested block.
-    pub item: Value<Vec<Item>>,
-    /// Optional, sensitive; never rendered.
-    pub sensitive: Value<String>,
-    /// Computed at plan time from `name` and `item` when they are known.
-    pub rendered: Value<String>,
-}
-
-/// One `item { key = ..., value = ... }` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Item {
-    /// Unique among the items.
-    pub key: Value<String>,
-    /// May be empty (with a warning).
-    pub value: Value<String>,
-}
 
 /// State as stored by schema version 0.
 #[derive(Debug, Deserialize)]
@@ -69,51 +40,43 @@ pub struct ExampleResource;
 
 /// The schema, separate from the trait so the docs generator and tests can call it directly.
 pub fn schema() -> Schema {
-    BlockBuilder::new(
+    let item = Block::new("A key/value pair; keys must be unique.")
+        .attribute(
+            Attribute::string("key")
+                .required()
+                .describe("Key, unique among the items."),
+        )
+        .attribute(
+            Attribute::string("value")
+                .required()
+                .describe("Value; may be empty."),
+        );
+    let block = Block::new(
         "Temporary resource that proves the provider's plumbing; it will be removed. \
          Renders its `name` and `item` blocks into `rendered` at plan time.",
     )
-    .attr(
-        "id",
-        Attr::string()
+    .attribute(
+        Attribute::string("id")
             .computed()
             .describe("Identifier of the resource; equal to `name`. Used by import."),
     )
-    .attr(
-        "name",
-        Attr::string().required().describe(
-            "Name: lower-case letters, digits and `-`, starting with a letter. \
-             Changing it replaces the resource.",
-        ),
-    )
-    .attr(
-        "sensitive",
-        Attr::string()
-            .optional()
+    .attribute(Attribute::string("name").required().describe(
+        "Name: lower-case letters, digits and `-`, starting with a letter. \
+         Changing it replaces the resource.",
+    ))
+    .attribute(
+        Attribute::string("sensitive")
             .sensitive()
             .describe("A secret that is stored in state but never shown or rendered."),
     )
-    .attr(
-        "rendered",
-        Attr::string().computed().describe(
-            "`name` and every item as `key=value` lines, known at plan time when the inputs are.",
-        ),
-    )
-    .list_block(
-        "item",
-        BlockBuilder::new("A key/value pair; keys must be unique.")
-            .attr(
-                "key",
-                Attr::string()
-                    .required()
-                    .describe("Key, unique among the items."),
-            )
-            .attr(
-                "value",
-                Attr::string().required().describe("Value; may be empty."),
-            ),
-    )
-    .schema(SCHEMA_VERSION)
+    .attribute(Attribute::string("rendered").computed().describe(
+        "`name` and every item as `key=value` lines, known at plan time when the inputs are.",
+    ))
+    .block("item", NestingMode::List, item);
+    Schema {
+        version: SCHEMA_VERSION,
+        block,
+    }
 }
 
 /// Whether `name` is acceptable; also used to validate import IDs.
@@ -124,12 +87,10 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Report every finding in `config`; unknown values are skipped, never guessed.
-fn validate_config(diags: &mut Diagnostics, config: &ExampleState) {
-    if let Ok(Some(name)) = known_str(&config.name) {
+fn validate_config(diags: &mut Diagnostics, config: &Value) {
+    if let Ok(Some(name)) = known_str(config.get("name")) {
         if !valid_name(name) {
-            report(
-                diags,
-                Severity::Error,
+            diags.error_at(
                 AttributePath::new("name"),
                 "Invalid name",
                 format!(
@@ -139,7 +100,7 @@ fn validate_config(diags: &mut Diagnostics, config: &ExampleState) {
             );
         }
     }
-    let Ok(items) = known_list(&config.item) else {
+    let Ok(items) = known_list(config.get("item")) else {
         return;
     };
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -149,11 +110,9 @@ fn validate_config(diags: &mut Diagnostics, config: &ExampleState) {
                 .index(index as i64)
                 .attribute(field)
         };
-        if let Ok(Some(key)) = known_str(&item.key) {
+        if let Ok(Some(key)) = known_str(item.get("key")) {
             if let Some(first) = seen.get(key) {
-                report(
-                    diags,
-                    Severity::Error,
+                diags.error_at(
                     at("key"),
                     "Duplicate item key",
                     format!(
@@ -164,10 +123,8 @@ fn validate_config(diags: &mut Diagnostics, config: &ExampleState) {
                 seen.insert(key, index);
             }
         }
-        if let Ok(Some("")) = known_str(&item.value) {
-            report(
-                diags,
-                Severity::Warning,
+        if let Ok(Some("")) = known_str(item.get("value")) {
+            diags.warning_at(
                 at("value"),
                 "Empty item value",
                 "The item renders as `key=` with nothing after it; set a value or remove the item.",
@@ -177,148 +134,89 @@ fn validate_config(diags: &mut Diagnostics, config: &ExampleState) {
 }
 
 /// The rendered text, or [`Unknown`] if any input is not known yet.
-fn render(state: &ExampleState) -> Result<String, Unknown> {
-    let name = known_str(&state.name)?.unwrap_or_default();
+fn render(state: &Value) -> Result<String, Unknown> {
+    let name = known_str(state.get("name"))?.unwrap_or_default();
     let mut out = format!("# {name}\n");
-    for item in known_list(&state.item)? {
-        let key = known_str(&item.key)?.unwrap_or_default();
-        let value = known_str(&item.value)?.unwrap_or_default();
+    for item in known_list(state.get("item"))? {
+        let key = known_str(item.get("key"))?.unwrap_or_default();
+        let value = known_str(item.get("value"))?.unwrap_or_default();
         out.push_str(&format!("{key}={value}\n"));
     }
     Ok(out)
 }
 
 /// Fill the computed attributes: known now if the inputs are, else unknown.
-fn plan_computed(mut state: ExampleState) -> ExampleState {
-    state.id = state.name.clone();
-    state.rendered = compute_if_known(|| render(&state));
+fn plan_computed(mut state: Value) -> Value {
+    let id = state.get("name").clone();
+    let rendered = compute_if_known(|| render(&state));
+    state.set("id", id);
+    state.set("rendered", rendered);
     state
-}
-
-/// Fill the computed attributes at apply time, when every input must be known.
-fn apply_computed(diags: &mut Diagnostics, planned: ExampleState) -> Option<ExampleState> {
-    let state = plan_computed(planned);
-    if state.rendered.is_unknown() || state.id.is_unknown() {
-        diags.root_error(
-            "Inputs still unknown at apply",
-            "Terraform passed unknown values to apply; this is a bug in the provider or Terraform.",
-        );
-        return None;
-    }
-    Some(state)
 }
 
 #[async_trait]
 impl Resource for ExampleResource {
-    type State<'a> = ExampleState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
-
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema())
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn read<'a>(
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_config(diags, config);
+    }
+
+    async fn plan(
         &self,
+        request: PlanRequest<'_>,
         _diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        // Nothing exists outside Terraform state, so the state is the truth.
-        Some((state, private_state))
-    }
-
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        Some((plan_computed(proposed_state), ValueEmpty::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let planned = plan_computed(proposed_state);
+    ) -> Option<PlanResponse> {
+        if request.proposed.is_null() {
+            // Destroy: nothing to plan.
+            return Some(PlanResponse::default());
+        }
+        let planned = plan_computed(request.proposed.clone());
         let mut requires_replace = Vec::new();
-        replace_if_changed(
-            &prior_state.name,
-            &planned.name,
-            AttributePath::new("name"),
-            &mut requires_replace,
-        );
-        Some((planned, prior_private_state, requires_replace))
+        if let Some(prior) = request.prior {
+            replace_if_changed(
+                prior.get("name"),
+                planned.get("name"),
+                AttributePath::new("name"),
+                &mut requires_replace,
+            );
+        }
+        Some(PlanResponse {
+            planned,
+            requires_replace,
+        })
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(prior_private_state)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let state = apply_computed(diags, planned_state)?;
-        tracing::info!(name = ?state.name, "created pgha_example");
-        Some((state, planned_private_state))
-    }
-
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let state = apply_computed(diags, planned_state)?;
-        Some((state, planned_private_state))
-    }
-
-    async fn destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        _planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        Some(())
+    async fn apply(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Option<Value> {
+        if request.planned.is_null() {
+            // Destroy: nothing exists outside Terraform state.
+            return Some(Value::Null);
+        }
+        let state = plan_computed(request.planned.clone());
+        if !state.is_wholly_known() {
+            diags.error(
+                "Inputs still unknown at apply",
+                "Terraform passed unknown values to apply; this is a bug in the provider or Terraform.",
+            );
+            return None;
+        }
+        if request.prior.is_none() {
+            tracing::info!(name = ?state.get("name").as_str(), "created pgha_example");
+        }
+        Some(state)
     }
 
     /// Import ID: the resource's `name`. The items and the secret are not recoverable from an
     /// ID; the next plan shows them as an in-place update.
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if !valid_name(&id) {
-            diags.root_error(
+    async fn import(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        if !valid_name(id) {
+            diags.error(
                 "Invalid import ID",
                 format!(
                     "Expected the resource's name (lower-case letters, digits, '-'), got {id:?}."
@@ -326,25 +224,21 @@ impl Resource for ExampleResource {
             );
             return None;
         }
-        let state = plan_computed(ExampleState {
-            id: Value::Null,
-            name: string(id),
-            item: Value::Value(Vec::new()),
-            sensitive: Value::Null,
-            rendered: Value::Null,
-        });
-        Some((state, ValueEmpty::Null))
+        Some(plan_computed(Value::object([
+            ("name", Value::from(id)),
+            ("item", Value::List(Vec::new())),
+        ])))
     }
 
     /// Version 0 → 1: the `items` map becomes `item` blocks in key order.
-    async fn upgrade<'a>(
+    async fn upgrade(
         &self,
-        diags: &mut Diagnostics,
         version: i64,
-        prior_state: RawValue,
-    ) -> Option<Self::State<'a>> {
+        prior: &serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         if version != 0 {
-            diags.root_error(
+            diags.error(
                 "Unsupported schema version",
                 format!(
                     "State was written with schema version {version} of {TYPE_NAME}; this \
@@ -353,44 +247,42 @@ impl Resource for ExampleResource {
             );
             return None;
         }
-        let old: ExampleStateV0 = prior_state.deserialize(diags)?;
+        let old: ExampleStateV0 = match serde_json::from_value(prior.clone()) {
+            Ok(old) => old,
+            Err(e) => {
+                diags.error(
+                    "Unreadable version 0 state",
+                    format!("The stored {TYPE_NAME} state does not have the version 0 shape: {e}"),
+                );
+                return None;
+            }
+        };
         let items = old
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|(key, value)| Item {
-                key: string(key),
-                value: string(value),
-            })
+            .map(|(key, value)| Value::object([("key", key.into()), ("value", value.into())]))
             .collect();
-        let state = ExampleState {
-            id: old.id.into(),
-            name: old.name.into(),
-            item: Value::Value(items),
-            sensitive: old.sensitive.into(),
-            rendered: Value::Null,
-        };
-        Some(plan_computed(state))
+        Some(plan_computed(Value::object([
+            ("id", Value::from(old.id)),
+            ("name", Value::from(old.name)),
+            ("item", Value::List(items)),
+            ("sensitive", Value::from(old.sensitive)),
+        ])))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tfplugin::Severity;
 
-    fn item(key: &str, value: &str) -> Item {
-        Item {
-            key: string(key),
-            value: string(value),
-        }
+    fn item(key: &str, value: &str) -> Value {
+        Value::object([("key", key.into()), ("value", value.into())])
     }
 
-    fn config(name: &str, items: Vec<Item>) -> ExampleState {
-        ExampleState {
-            name: string(name),
-            item: Value::Value(items),
-            ..Default::default()
-        }
+    fn config(name: &str, items: Vec<Value>) -> Value {
+        Value::object([("name", Value::from(name)), ("item", Value::List(items))])
     }
 
     #[test]
@@ -401,53 +293,63 @@ mod tests {
             vec![item("a", "1"), item("b", ""), item("a", "2")],
         );
         validate_config(&mut diags, &cfg);
-        let errors: Vec<_> = diags.errors.iter().map(|d| d.attribute.clone()).collect();
+        let at = |severity| -> Vec<_> {
+            diags
+                .0
+                .iter()
+                .filter(|d| d.severity == severity)
+                .map(|d| d.attribute.clone())
+                .collect()
+        };
         assert_eq!(
-            errors,
+            at(Severity::Error),
             vec![
-                AttributePath::new("name"),
-                AttributePath::new("item").index(2).attribute("key"),
+                Some(AttributePath::new("name")),
+                Some(AttributePath::new("item").index(2).attribute("key")),
             ]
         );
         assert_eq!(
-            diags.warnings[0].attribute,
-            AttributePath::new("item").index(1).attribute("value")
+            at(Severity::Warning),
+            vec![Some(AttributePath::new("item").index(1).attribute("value"))]
         );
 
         let mut diags = Diagnostics::default();
-        let mut cfg = config("ok", vec![item("a", "1")]);
-        cfg.name = Value::Unknown;
-        cfg.item = Value::Value(vec![
-            Item {
-                key: Value::Unknown,
-                value: string("x"),
-            },
-            item("a", "1"),
+        let cfg = Value::object([
+            ("name", Value::Unknown),
+            (
+                "item",
+                Value::List(vec![
+                    Value::object([("key", Value::Unknown), ("value", "x".into())]),
+                    item("a", "1"),
+                ]),
+            ),
         ]);
         validate_config(&mut diags, &cfg);
-        assert!(diags.errors.is_empty() && diags.warnings.is_empty());
+        assert!(diags.0.is_empty(), "{diags:?}");
     }
 
     #[test]
     fn rendered_is_known_only_when_inputs_are() {
         let planned = plan_computed(config("alpha", vec![item("k", "v")]));
-        assert_eq!(planned.rendered, string("# alpha\nk=v\n"));
-        assert_eq!(planned.id, string("alpha"));
+        assert_eq!(planned.get("rendered"), &Value::from("# alpha\nk=v\n"));
+        assert_eq!(planned.get("id"), &Value::from("alpha"));
 
-        let mut cfg = config("alpha", vec![item("k", "v")]);
-        cfg.item = Value::Value(vec![Item {
-            key: string("k"),
-            value: Value::Unknown,
-        }]);
-        assert!(plan_computed(cfg).rendered.is_unknown());
+        let cfg = config(
+            "alpha",
+            vec![Value::object([
+                ("key", "k".into()),
+                ("value", Value::Unknown),
+            ])],
+        );
+        assert_eq!(plan_computed(cfg).get("rendered"), &Value::Unknown);
     }
 
     #[test]
     fn secret_never_reaches_rendered() {
         let mut cfg = config("alpha", vec![item("k", "v")]);
-        cfg.sensitive = string("hunter2-hunter2");
+        cfg.set("sensitive", "hunter2-hunter2".into());
         let planned = plan_computed(cfg);
-        let rendered = planned.rendered.as_option().expect("rendered known");
+        let rendered = planned.get("rendered").as_str().expect("rendered known");
         assert!(!rendered.contains("hunter2"));
     }
 
@@ -457,5 +359,32 @@ mod tests {
         for bad in ["", "1abc", "Alpha", "a b", "a_b"] {
             assert!(!valid_name(bad), "{bad:?} accepted");
         }
+    }
+
+    #[tokio::test]
+    async fn version_0_state_upgrades_to_item_blocks() {
+        let prior = serde_json::json!({
+            "id": "alpha", "name": "alpha", "items": {"b": "2", "a": "1"},
+            "sensitive": null, "rendered": "old"
+        });
+        let mut diags = Diagnostics::default();
+        let state = ExampleResource
+            .upgrade(0, &prior, &mut diags)
+            .await
+            .expect("upgraded");
+        assert!(diags.0.is_empty());
+        assert_eq!(
+            state.get("item"),
+            &Value::List(vec![item("a", "1"), item("b", "2")])
+        );
+        assert_eq!(state.get("rendered"), &Value::from("# alpha\na=1\nb=2\n"));
+        assert_eq!(state.get("items"), &Value::Null);
+
+        let mut diags = Diagnostics::default();
+        assert!(ExampleResource
+            .upgrade(7, &prior, &mut diags)
+            .await
+            .is_none());
+        assert!(diags.has_errors());
     }
 }

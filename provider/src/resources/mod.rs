@@ -1,20 +1,18 @@
 //! Managed resources, one module per resource type.
 //!
 //! Each module exposes `TYPE_NAME`, a `schema()` function and a type implementing
-//! `tf_provider::Resource`; register it in [`all`]. tf-provider prefixes the provider name,
-//! so the key here is the type name without `pgha_`.
+//! [`tfplugin::Resource`] (whose `type_name` is the full name, `pgha_...`); register it in
+//! [`all`].
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use tf_provider::DynamicResource;
+use tfplugin::Resource;
 
 pub mod example;
 
-/// Every resource the provider serves, keyed by type name without the `pgha_` prefix.
-pub fn all() -> HashMap<String, Box<dyn DynamicResource>> {
-    let mut resources: HashMap<String, Box<dyn DynamicResource>> = HashMap::new();
-    resources.insert("example".into(), Box::new(example::ExampleResource));
-    resources
+/// Every resource the provider serves.
+pub fn all() -> Vec<Arc<dyn Resource>> {
+    vec![Arc::new(example::ExampleResource)]
 }
 
 /// Resource types that are internal scaffolding and get no committed Registry docs.
