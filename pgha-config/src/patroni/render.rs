@@ -153,6 +153,38 @@ pub fn dcs_parameters(cluster: &Cluster) -> Mapping {
     m
 }
 
+/// The restore-based custom bootstrap method (`bootstrap.pgbackrest` in patroni.yml).
+///
+/// Patroni runs `command --scope=<scope> --datadir=<data_dir>` (no_params false), then writes
+/// recovery_conf (keep_existing_recovery_conf false also strips the recovery settings pgBackRest
+/// put in postgresql.auto.conf, so Patroni's are the only ones). Depends only on the layout and
+/// the stanza, so the Terraform stanza resource can publish it.
+pub fn bootstrap_method(cluster: &Cluster) -> Mapping {
+    map([
+        ("command", s(&backrest::bootstrap_script_path(cluster))),
+        ("keep_existing_recovery_conf", Value::Bool(false)),
+        ("no_params", Value::Bool(false)),
+        (
+            "recovery_conf",
+            Value::Mapping(map([
+                ("restore_command", s(&backrest::restore_command(cluster))),
+                ("recovery_target_timeline", s("latest")),
+            ])),
+        ),
+    ])
+}
+
+/// The `pgbackrest` replica creation method (`postgresql.pgbackrest` in patroni.yml): a delta
+/// restore with `keep_data` (so `--delta` reuses what is there) and `no_params` (pgBackRest
+/// rejects Patroni's `--scope=`/`--role=` arguments).
+pub fn replica_method(cluster: &Cluster) -> Mapping {
+    map([
+        ("command", s(&backrest::create_replica_command(cluster))),
+        ("keep_data", Value::Bool(true)),
+        ("no_params", Value::Bool(true)),
+    ])
+}
+
 /// Patroni's `bootstrap` section.
 fn bootstrap(cluster: &Cluster) -> Mapping {
     let p = &cluster.patroni;
@@ -177,21 +209,7 @@ fn bootstrap(cluster: &Cluster) -> Mapping {
             ])),
         ),
     ]);
-    // Custom bootstrap: Patroni runs `command --scope=<scope> --datadir=<data_dir>` (no_params
-    // false), then writes recovery_conf (keep_existing_recovery_conf false also strips the
-    // recovery settings pgBackRest put in postgresql.auto.conf, so Patroni's are the only ones).
-    let method = map([
-        ("command", s(&backrest::bootstrap_script_path(cluster))),
-        ("keep_existing_recovery_conf", Value::Bool(false)),
-        ("no_params", Value::Bool(false)),
-        (
-            "recovery_conf",
-            Value::Mapping(map([
-                ("restore_command", s(&backrest::restore_command(cluster))),
-                ("recovery_target_timeline", s("latest")),
-            ])),
-        ),
-    ]);
+    let method = bootstrap_method(cluster);
     let mut initdb: Vec<Value> = vec![Value::Mapping(map([("encoding", s(&p.initdb.encoding))]))];
     if let Some(locale) = &p.initdb.locale {
         initdb.push(Value::Mapping(map([("locale", s(locale))])));
@@ -290,14 +308,7 @@ fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
             "create_replica_methods",
             Value::Sequence(vec![s("pgbackrest"), s("basebackup")]),
         ),
-        (
-            "pgbackrest",
-            Value::Mapping(map([
-                ("command", s(&backrest::create_replica_command(cluster))),
-                ("keep_data", Value::Bool(true)),
-                ("no_params", Value::Bool(true)),
-            ])),
-        ),
+        ("pgbackrest", Value::Mapping(replica_method(cluster))),
         ("basebackup", Value::Sequence(basebackup)),
         (
             "recovery_conf",
@@ -933,5 +944,33 @@ pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
         files,
         prepare_commands,
         services: vec![service],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_methods_are_the_ones_in_patroni_yml() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/seed/cluster.yaml"
+        ))
+        .unwrap();
+        let cluster = Cluster::from_yaml(&text).unwrap();
+        let doc = patroni_config(&cluster, &cluster.nodes[0]);
+        assert_eq!(
+            doc["bootstrap"]["pgbackrest"],
+            Value::Mapping(bootstrap_method(&cluster))
+        );
+        assert_eq!(
+            doc["postgresql"]["pgbackrest"],
+            Value::Mapping(replica_method(&cluster))
+        );
+        assert_eq!(
+            replica_method(&cluster)[&Value::from("command")],
+            Value::from(backrest::create_replica_command(&cluster))
+        );
     }
 }

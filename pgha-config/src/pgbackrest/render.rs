@@ -142,13 +142,10 @@ pub fn config_is_sensitive(cluster: &Cluster) -> bool {
     s3 || cipher
 }
 
-/// pgbackrest.conf for the database host `node`.
-///
-/// `[global]` holds the repository, retention, parallelism, encryption and the host's paths;
-/// the stanza section holds this node's PostgreSQL. Secrets given by reference are left out:
-/// pgBackRest reads `PGBACKREST_REPO1_S3_KEY`, `PGBACKREST_REPO1_S3_KEY_SECRET` and
-/// `PGBACKREST_REPO1_CIPHER_PASS` from the environment (secrets.env).
-pub fn config(cluster: &Cluster, node: &PatroniNode) -> String {
+/// The `[global]` section of pgbackrest.conf, its `[global]` line included: repository, retention,
+/// parallelism, encryption and paths, the same on every database host. [`config`] adds the
+/// host's stanza section after it.
+pub fn global_section(cluster: &Cluster) -> String {
     let layout = cluster.layout();
     let stanza = &cluster.pgbackrest;
     let secrets = &cluster.secrets;
@@ -212,16 +209,28 @@ pub fn config(cluster: &Cluster, node: &PatroniNode) -> String {
         global.push((k.clone(), v.clone()));
     }
 
+    let mut out = String::from("[global]\n");
+    for (k, v) in &global {
+        out.push_str(&format!("{k}={}\n", ini_value(v)));
+    }
+    out
+}
+
+/// pgbackrest.conf for the database host `node`.
+///
+/// `[global]` holds the repository, retention, parallelism, encryption and the host's paths;
+/// the stanza section holds this node's PostgreSQL. Secrets given by reference are left out:
+/// pgBackRest reads `PGBACKREST_REPO1_S3_KEY`, `PGBACKREST_REPO1_S3_KEY_SECRET` and
+/// `PGBACKREST_REPO1_CIPHER_PASS` from the environment (secrets.env).
+pub fn config(cluster: &Cluster, node: &PatroniNode) -> String {
+    let layout = cluster.layout();
     let mut out = String::new();
     out.push_str(&format!(
         "# pgBackRest configuration of stanza {} on {}, rendered by pgha.\n",
         cluster.stanza_name(),
         node.name
     ));
-    out.push_str("[global]\n");
-    for (k, v) in &global {
-        out.push_str(&format!("{k}={}\n", ini_value(v)));
-    }
+    out.push_str(&global_section(cluster));
     out.push('\n');
     out.push_str(&format!("[{}]\n", ini_value(cluster.stanza_name())));
     out.push_str(&format!("pg1-path={}\n", ini_value(&layout.pg_data_dir)));
@@ -819,6 +828,26 @@ mod tests {
         );
         assert_eq!(cron_to_on_calendar("0 3 1 * 1"), None);
         assert_eq!(cron_to_on_calendar("0 3 * *"), None);
+    }
+
+    #[test]
+    fn global_section_is_the_shared_part_of_every_node_config() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/seed/cluster.yaml"
+        ))
+        .unwrap();
+        let cluster = Cluster::from_yaml(&text).unwrap();
+        let global = global_section(&cluster);
+        assert!(global.starts_with("[global]\nrepo1-type=s3\n"), "{global}");
+        for node in &cluster.nodes {
+            let conf = config(&cluster, node);
+            let (_, rest) = conf.split_once('\n').unwrap();
+            assert!(
+                rest.starts_with(&format!("{global}\n[pg-ha-cluster]\n")),
+                "{conf}"
+            );
+        }
     }
 
     #[test]
