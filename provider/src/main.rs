@@ -9,10 +9,6 @@ use std::process::ExitCode;
 
 use terraform_provider_pgha::{docs, logging, provider, tfplugin};
 
-/// go-plugin's handshake cookie for Terraform providers (the same value for every provider).
-const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
-
 const USAGE: &str = "\
 usage:
   terraform-provider-pgha                 (started by Terraform; serves the provider)
@@ -42,7 +38,7 @@ fn main() -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    if std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
+    if !tfplugin::started_by_terraform() {
         eprintln!(
             "This binary is a plugin for Terraform and is started by Terraform, not by hand.\n\
              To use it, add the pgha provider to a configuration's required_providers.\n{USAGE}"
