@@ -22,6 +22,7 @@ pub mod etcd;
 pub mod host;
 pub mod lint;
 pub mod patroni;
+pub mod pg_hba;
 pub mod pgbackrest;
 pub mod platform;
 pub mod schedule;

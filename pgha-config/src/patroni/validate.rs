@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::cluster::Cluster;
 use crate::diagnostic::{Diagnostic, ModelPath, Severity};
 use crate::patroni::{Parameters, PgValue, WatchdogMode};
+use crate::pg_hba::{self, AuthMethod, ConnectionType, HbaAddress, HbaLine};
 use crate::validate::{diag, is_placeholder, parse_cidr, path, Cidr};
 
 /// `loop_wait + 2 * retry_timeout > ttl`. Patroni's documentation requires
@@ -70,8 +71,10 @@ pub const P015: &str = "P015";
 /// `password_encryption = md5`: MD5 password hashes are weaker than SCRAM and deprecated in
 /// PostgreSQL 18.
 pub const P016: &str = "P016";
-/// A pg_hba line is malformed: wrong field count, unknown connection type or method, options
-/// that are not `name=value`, or `peer` on a network line.
+/// A pg_hba line is malformed: wrong field count, unknown connection type or method (or one
+/// PostgreSQL on Linux or this PostgreSQL version lacks), a list where one value belongs, options
+/// that are not `name=value`, or a method on a line type it does not work on (`peer` on a network
+/// line, `cert` off `hostssl`, `gss` on `local`). See [`crate::pg_hba`].
 pub const P017: &str = "P017";
 /// A pg_hba `trust` method on a network line: anyone who reaches the address connects without a
 /// password (error), or any local OS user does (loopback: warning).
@@ -85,7 +88,8 @@ pub const P019: &str = "P019";
 /// have MD5 hashes, so `scram-sha-256` states the intent (info; warning from PostgreSQL 18, where
 /// MD5 passwords are deprecated).
 pub const P020: &str = "P020";
-/// A network address (client CIDR or pg_hba address) is not valid CIDR syntax.
+/// A network address (client CIDR or pg_hba address) is not valid CIDR syntax, or a pg_hba host
+/// name is not a valid host name.
 pub const P021: &str = "P021";
 /// A network address is an unfilled placeholder such as the tutorial's `x.x.x.0/0`.
 pub const P022: &str = "P022";
@@ -861,7 +865,7 @@ fn check_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let encryption = password_encryption(c);
     for (i, line) in c.patroni.pg_hba.iter().enumerate() {
         let p = path("patroni.pg_hba").index(i);
-        match parse_hba_line(line, c.postgres_version) {
+        match pg_hba::parse_line(line, Some(c.postgres_version)) {
             Err(e) => out.push(diag(
                 P017,
                 Severity::Error,
@@ -944,160 +948,6 @@ fn network_of(c: &Cidr) -> String {
     }
 }
 
-/// A parsed pg_hba line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HbaLine {
-    /// `local`, `host`, `hostssl`, …
-    pub kind: String,
-    /// Database field.
-    pub database: String,
-    /// User field.
-    pub user: String,
-    /// Address field (CIDR, `all`, host name…); `None` on `local` lines.
-    pub address: Option<String>,
-    /// Authentication method, lower-cased.
-    pub method: String,
-}
-
-const HBA_METHODS: &[&str] = &[
-    "trust",
-    "reject",
-    "scram-sha-256",
-    "md5",
-    "password",
-    "gss",
-    "sspi",
-    "ident",
-    "peer",
-    "ldap",
-    "radius",
-    "cert",
-    "pam",
-    "bsd",
-    "oauth",
-];
-
-/// Splits a pg_hba line into fields: blanks separate, double quotes group, `#` starts a comment.
-fn hba_tokens(line: &str) -> Result<Vec<String>, String> {
-    let mut tokens = Vec::new();
-    let mut cur = String::new();
-    let mut in_quotes = false;
-    let mut has_token = false;
-    for ch in line.chars() {
-        if in_quotes {
-            if ch == '"' {
-                in_quotes = false;
-            } else {
-                cur.push(ch);
-            }
-            continue;
-        }
-        match ch {
-            '"' => {
-                in_quotes = true;
-                has_token = true;
-                cur.push('"');
-            }
-            '#' => break,
-            c if c.is_whitespace() => {
-                if has_token {
-                    tokens.push(std::mem::take(&mut cur));
-                    has_token = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has_token = true;
-            }
-        }
-    }
-    if in_quotes {
-        return Err("a double quote is not closed".to_string());
-    }
-    if has_token {
-        tokens.push(cur);
-    }
-    Ok(tokens)
-}
-
-/// Parses one pg_hba line. `Ok(None)` for a blank or comment line, or an include directive
-/// (PostgreSQL 16+), which has nothing further to check.
-pub(crate) fn parse_hba_line(line: &str, pg_version: u32) -> Result<Option<HbaLine>, String> {
-    let tokens = hba_tokens(line)?;
-    let Some(kind) = tokens.first() else {
-        return Ok(None);
-    };
-    let kind_l = kind.to_ascii_lowercase();
-    if matches!(
-        kind_l.as_str(),
-        "include" | "include_if_exists" | "include_dir"
-    ) {
-        if pg_version >= 16 && tokens.len() == 2 {
-            return Ok(None);
-        }
-        return Err(format!(
-            "`{kind}` needs PostgreSQL 16 or later and exactly one file name"
-        ));
-    }
-    let network = match kind_l.as_str() {
-        "local" => false,
-        "host" | "hostssl" | "hostnossl" | "hostgssenc" | "hostnogssenc" => true,
-        _ => {
-            return Err(format!(
-                "`{kind}` is not a connection type (local, host, hostssl, hostnossl, hostgssenc, hostnogssenc)"
-            ))
-        }
-    };
-    let get = |i: usize| tokens.get(i).cloned();
-    let (Some(database), Some(user)) = (get(1), get(2)) else {
-        return Err("the database and user fields are missing".to_string());
-    };
-    let mut next = 3;
-    let address = if network {
-        let Some(addr) = get(3) else {
-            return Err("the address field is missing".to_string());
-        };
-        next = 4;
-        // An IP address without a prefix takes a separate netmask field.
-        let bare_ip = !addr.contains('/') && addr.parse::<std::net::IpAddr>().is_ok();
-        if bare_ip {
-            match get(4) {
-                Some(mask) if mask.parse::<std::net::IpAddr>().is_ok() => next = 5,
-                _ => {
-                    return Err(format!(
-                        "address `{addr}` needs a prefix length (`{addr}/32`) or a netmask field"
-                    ))
-                }
-            }
-        }
-        Some(addr)
-    } else {
-        None
-    };
-    let Some(method) = get(next) else {
-        return Err("the authentication method is missing".to_string());
-    };
-    let method_l = method.to_ascii_lowercase();
-    if !HBA_METHODS.contains(&method_l.as_str()) {
-        return Err(format!("`{method}` is not an authentication method"));
-    }
-    if network && method_l == "peer" {
-        return Err("`peer` works only on `local` lines".to_string());
-    }
-    for opt in tokens.iter().skip(next + 1) {
-        if !opt.contains('=') {
-            return Err(format!("option `{opt}` is not `name=value`"));
-        }
-    }
-    Ok(Some(HbaLine {
-        kind: kind_l,
-        database,
-        user,
-        address,
-        method: method_l,
-    }))
-}
-
 fn check_hba(
     c: &Cluster,
     hba: &HbaLine,
@@ -1106,8 +956,8 @@ fn check_hba(
     out: &mut Vec<Diagnostic>,
 ) {
     let mut loopback = false;
-    if let Some(addr) = &hba.address {
-        let lower = addr.to_ascii_lowercase();
+    if let Some(field) = &hba.address {
+        let addr = field.text.as_str();
         if is_placeholder(addr) {
             out.push(diag(
                 P022,
@@ -1117,28 +967,42 @@ fn check_hba(
                 "Give the client network in CIDR form, e.g. `10.0.1.0/24`.",
             ));
             return;
-        } else if lower == "all" {
-            out.push(diag(
+        }
+        match &field.value {
+            Ok(HbaAddress::All) => out.push(diag(
                 P023,
                 Severity::Warning,
                 p.clone(),
                 "Address `all` admits the whole Internet; only the firewall stands between it and the database.",
                 "Narrow it to the networks of your applications.",
-            ));
-        } else if lower == "samehost" {
-            loopback = true;
-        } else if addr.contains('/') {
-            match check_network(addr, p.clone(), out) {
+            )),
+            Ok(HbaAddress::SameHost) => loopback = true,
+            Ok(HbaAddress::Cidr { .. }) => match check_network(addr, p.clone(), out) {
                 Some(cidr) => loopback = cidr.is_loopback(),
                 None => return,
+            },
+            Ok(HbaAddress::IpMask { ip, .. }) => loopback = ip.is_loopback(),
+            Ok(HbaAddress::SameNet | HbaAddress::HostName(_)) => {}
+            Err(_) if addr.contains('/') => {
+                // The CIDR parser's own words (P021).
+                check_network(addr, p.clone(), out);
+                return;
             }
-        } else if let Ok(ip) = addr.parse::<std::net::IpAddr>() {
-            loopback = ip.is_loopback();
+            Err(e) => {
+                out.push(diag(
+                    P021,
+                    Severity::Error,
+                    p.clone(),
+                    format!("`{addr}` is not a valid network: {e}."),
+                    "Give the network in CIDR form, e.g. `10.0.1.0/24` or `192.0.2.7/32`, or a host name.",
+                ));
+                return;
+            }
         }
     }
     let network = hba.address.is_some();
-    match hba.method.as_str() {
-        "trust" if network => out.push(diag(
+    match hba.method {
+        AuthMethod::Trust if network => out.push(diag(
             P018,
             if loopback { Severity::Warning } else { Severity::Error },
             p.clone(),
@@ -1149,21 +1013,21 @@ fn check_hba(
             },
             "Use `scram-sha-256`.",
         )),
-        "password" if hba.kind != "hostssl" && network => out.push(diag(
+        AuthMethod::Password if hba.connection != ConnectionType::HostSsl && network => out.push(diag(
             P019,
             Severity::Warning,
             p.clone(),
             "`password` sends the password in clear text over a connection that need not be encrypted.",
             "Use `scram-sha-256` (or `hostssl` if clear-text passwords are really needed).",
         )),
-        "md5" if encryption == "scram-sha-256" => out.push(diag(
+        AuthMethod::Md5 if encryption == "scram-sha-256" => out.push(diag(
             P020,
             if c.postgres_version >= 18 { Severity::Warning } else { Severity::Info },
             p.clone(),
             "`md5` performs SCRAM for roles with SCRAM passwords, but also accepts roles that still have MD5 hashes.",
             "Write `scram-sha-256` to match password_encryption.",
         )),
-        "scram-sha-256" if encryption == "md5" => out.push(diag(
+        AuthMethod::ScramSha256 if encryption == "md5" => out.push(diag(
             P038,
             Severity::Error,
             p.clone(),
@@ -1206,41 +1070,6 @@ mod tests {
         assert_eq!(slot_name("pg-db-01"), "pg_db_01");
         assert_eq!(slot_name("PG.db_01"), "pg_db_01");
         assert_eq!(slot_name("a b"), "au0032b");
-    }
-
-    #[test]
-    fn hba_lines_parse() {
-        let l = parse_hba_line("host all all 10.0.0.0/8 scram-sha-256", 17)
-            .unwrap()
-            .unwrap();
-        assert_eq!(l.address.as_deref(), Some("10.0.0.0/8"));
-        assert_eq!(l.method, "scram-sha-256");
-        assert!(
-            parse_hba_line("host all all 10.0.0.1 255.255.255.255 md5", 17)
-                .unwrap()
-                .is_some()
-        );
-        assert!(parse_hba_line("local all postgres peer map=x", 17)
-            .unwrap()
-            .is_some());
-        assert!(
-            parse_hba_line("hostssl \"my db\" all 10.0.0.0/8 cert # note", 17)
-                .unwrap()
-                .is_some()
-        );
-        assert_eq!(parse_hba_line("  # only a comment", 17).unwrap(), None);
-        for bad in [
-            "host all all 10.0.0.0/8",
-            "hots all all 10.0.0.0/8 md5",
-            "host all all 10.0.0.1 md5",
-            "host all all 10.0.0.0/8 md4",
-            "host all all 10.0.0.0/8 peer",
-            "host all all 10.0.0.0/8 ldap ldapserver",
-            "host \"all all 10.0.0.0/8 md5",
-            "local all",
-        ] {
-            assert!(parse_hba_line(bad, 17).is_err(), "{bad}");
-        }
     }
 
     #[test]
