@@ -1,0 +1,22 @@
+locals {
+  etcd_members = {
+    "pg-etcd-01" = "10.0.1.11"
+    "pg-etcd-02" = "10.0.1.12"
+    "pg-etcd-03" = "10.0.1.13"
+  }
+}
+
+# One resource per member; all of them share the same `members` map.
+resource "pgha_etcd_member" "etcd" {
+  for_each = local.etcd_members
+
+  name         = each.key
+  address      = each.value
+  members      = local.etcd_members
+  cluster_name = "pg-ha-cluster"
+}
+
+# Patroni nodes take the members' client endpoints:
+#   dcs_hosts = [for m in pgha_etcd_member.etcd : m.client_endpoint]
+# and each instance its cloud-init:
+#   user_data = base64encode(pgha_etcd_member.etcd["pg-etcd-01"].cloud_init)
