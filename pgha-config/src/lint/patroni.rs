@@ -11,6 +11,7 @@ use super::text::{scan_pgbackrest, scan_placeholders};
 use super::yaml::{self, NodeKind, Outline, Scalar};
 use super::{Rule, Sink};
 use crate::diagnostic::Severity;
+use crate::patroni::validate::{CmdlineCheck, CMDLINE_OPTIONS};
 use crate::pg_hba::{AddressField, AuthMethod};
 
 /// The file is not valid YAML.
@@ -386,29 +387,6 @@ const LOCAL_ONLY_PG: &[&str] = &[
     "data_dir",
     "pgpass",
     "authentication",
-];
-
-/// PostgreSQL parameters Patroni accepts only from the dynamic configuration.
-const DCS_ONLY_PARAMS: &[&str] = &[
-    "wal_level",
-    "hot_standby",
-    "max_connections",
-    "max_wal_senders",
-    "wal_keep_segments",
-    "wal_keep_size",
-    "max_prepared_transactions",
-    "max_locks_per_transaction",
-    "track_commit_timestamp",
-    "max_replication_slots",
-    "max_worker_processes",
-    "wal_log_hints",
-];
-
-/// PostgreSQL parameters Patroni always sets itself, from other settings.
-const PATRONI_SET_PARAMS: &[(&str, &str)] = &[
-    ("listen_addresses", "postgresql.listen"),
-    ("port", "postgresql.listen"),
-    ("cluster_name", "scope"),
 ];
 
 /// Top-level keys of which one names the DCS.
@@ -832,7 +810,11 @@ fn check_params(o: &Outline, sink: &mut Sink, n: usize, local: bool, facts: &Fac
             );
             continue;
         }
-        if let Some((_, from)) = PATRONI_SET_PARAMS.iter().find(|(p, _)| *p == key) {
+        // PostgreSQL parameter names are case-insensitive, and so is Patroni's lookup.
+        let cmdline = CMDLINE_OPTIONS
+            .iter()
+            .find(|(p, _, _)| p.eq_ignore_ascii_case(key));
+        if let Some((_, CmdlineCheck::Managed(from), _)) = cmdline {
             sink.emit_hint(
                 &L114,
                 node.line,
@@ -842,7 +824,7 @@ fn check_params(o: &Outline, sink: &mut Sink, n: usize, local: bool, facts: &Fac
             );
             continue;
         }
-        if local && DCS_ONLY_PARAMS.contains(&key) {
+        if local && cmdline.is_some() {
             sink.emit(
                 &L114,
                 node.line,

@@ -159,9 +159,10 @@ const PG_DEFAULT_SUPERUSER_RESERVED: i64 = 3;
 
 /// How Patroni validates a parameter it passes on the postmaster command line.
 #[derive(Clone, Copy)]
-enum CmdlineCheck {
-    /// Always taken from elsewhere (`listen_addresses`, `port`, `cluster_name`).
-    Managed,
+pub(crate) enum CmdlineCheck {
+    /// Always taken from the patroni.yml setting named here (`listen_addresses` and `port` from
+    /// `postgresql.listen`, `cluster_name` from `scope`).
+    Managed(&'static str),
     /// An integer at least this large.
     MinInt(i64),
     /// A boolean.
@@ -172,11 +173,17 @@ enum CmdlineCheck {
     WalLevel,
 }
 
-/// Patroni 4's `ConfigHandler.CMDLINE_OPTIONS`: name, check, Patroni's default.
-const CMDLINE_OPTIONS: &[(&str, CmdlineCheck, &str)] = &[
-    ("listen_addresses", CmdlineCheck::Managed, ""),
-    ("port", CmdlineCheck::Managed, ""),
-    ("cluster_name", CmdlineCheck::Managed, ""),
+/// Patroni 4's `ConfigHandler.CMDLINE_OPTIONS`: name, check, Patroni's default. Patroni takes
+/// these parameters only from the DCS (they must match on every member) or sets them itself;
+/// validation (P029, P030) and lint (L114) both read this table.
+pub(crate) const CMDLINE_OPTIONS: &[(&str, CmdlineCheck, &str)] = &[
+    (
+        "listen_addresses",
+        CmdlineCheck::Managed("postgresql.listen"),
+        "",
+    ),
+    ("port", CmdlineCheck::Managed("postgresql.listen"), ""),
+    ("cluster_name", CmdlineCheck::Managed("scope"), ""),
     ("wal_level", CmdlineCheck::WalLevel, "replica"),
     ("hot_standby", CmdlineCheck::True, "on"),
     ("max_connections", CmdlineCheck::MinInt(25), "100"),
@@ -597,7 +604,7 @@ fn check_parameter_set(
                 continue;
             }
             let ok = match check {
-                CmdlineCheck::Managed => false,
+                CmdlineCheck::Managed(_) => false,
                 CmdlineCheck::MinInt(min) => {
                     let parsed = if lower == "wal_keep_size" {
                         size_in_mb(value)
