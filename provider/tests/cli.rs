@@ -52,7 +52,7 @@ fn docs_check_fails_when_stale_and_passes_after_generation() {
     assert!(page.contains("terraform import pgha_example.example alpha"));
     let index = std::fs::read_to_string(out_dir.path().join("index.md")).expect("index");
     assert!(index.contains("provider \"pgha\" {}"), "{index}");
-    assert!(index.contains("The provider takes no arguments."));
+    assert!(index.contains("## Schema"), "{index}");
 
     let check = docs(&["--check"]);
     assert!(
@@ -80,4 +80,71 @@ fn unknown_arguments_are_rejected() {
     assert_eq!(out.status.code(), Some(2));
     let out = binary().args(["docs", "--out"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Started with Terraform's cookie (and no client certificate, so without TLS), the binary
+/// prints go-plugin's handshake line for a Unix socket in a private directory, serves until
+/// SIGTERM, and removes the directory when it exits.
+#[test]
+fn handshake_names_a_private_unix_socket_that_is_removed_on_exit() {
+    use std::io::BufRead as _;
+    use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+
+    let base = tempfile::tempdir().expect("tempdir");
+    let mut child = binary()
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplugin_cookie())
+        .env("PLUGIN_UNIX_SOCKET_DIR", base.path())
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the provider");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the handshake");
+    let fields: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(fields.len(), 6, "{line:?}");
+    assert_eq!(&fields[..3], ["1", "6", "unix"], "{line:?}");
+    assert_eq!(&fields[4..], ["grpc", ""], "{line:?}");
+    let socket = PathBuf::from(fields[3]);
+    let dir = socket.parent().expect("socket directory").to_owned();
+    assert_eq!(dir.parent(), Some(base.path()));
+    let meta = std::fs::metadata(&socket).expect("socket exists");
+    assert!(meta.file_type().is_socket());
+    let mode = std::fs::metadata(&dir).expect("dir").permissions().mode();
+    assert_eq!(mode & 0o077, 0, "socket directory is private: {mode:o}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+#[test]
+fn a_malformed_client_certificate_is_a_clear_error() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let out = binary()
+        .env("TF_PLUGIN_MAGIC_COOKIE", tfplugin_cookie())
+        .env("PLUGIN_UNIX_SOCKET_DIR", base.path())
+        .env("PLUGIN_CLIENT_CERT", "not a certificate")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PLUGIN_CLIENT_CERT"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no handshake without a server");
+    assert_eq!(
+        std::fs::read_dir(base.path()).expect("list").count(),
+        0,
+        "socket directory removed"
+    );
+}
+
+fn tfplugin_cookie() -> &'static str {
+    terraform_provider_pgha::tfplugin::MAGIC_COOKIE_VALUE
 }

@@ -935,3 +935,251 @@ fn unimplemented_response() -> http::Response<Body> {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::AttributePath;
+    use crate::resource::{PlanResponse, Resource};
+    use crate::schema::{Attribute, Block};
+    use async_trait::async_trait;
+
+    /// A resource whose behaviour depends on `name`: "panic" panics, "fail" fails.
+    struct Probe;
+
+    fn probe_schema() -> Schema {
+        Schema {
+            version: 2,
+            block: Block::new("probe")
+                .attribute(Attribute::string("name").required())
+                .attribute(Attribute::string("out").computed()),
+        }
+    }
+
+    #[async_trait]
+    impl Resource for Probe {
+        fn type_name(&self) -> &'static str {
+            "test_probe"
+        }
+        fn schema(&self) -> Schema {
+            probe_schema()
+        }
+        async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+            if config.get("name").as_str() == Some("panic") {
+                panic!("validation exploded");
+            }
+            if !config.get("name").is_known() {
+                diags.warning_at(AttributePath::new("name"), "unknown seen", "");
+            }
+        }
+        async fn plan(
+            &self,
+            request: PlanRequest<'_>,
+            _diags: &mut Diagnostics,
+        ) -> Option<PlanResponse> {
+            let mut planned = request.proposed.clone();
+            if !planned.is_null() {
+                let out = match planned.get("name") {
+                    Value::String(s) => Value::from(format!("<{s}>")),
+                    _ => Value::Unknown,
+                };
+                planned.set("out", out);
+            }
+            Some(PlanResponse {
+                planned,
+                requires_replace: vec![AttributePath::new("name")],
+            })
+        }
+        async fn apply(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Option<Value> {
+            if request.planned.get("name").as_str() == Some("fail") {
+                diags.error("apply failed", "as asked");
+                return None;
+            }
+            if request.planned.get("name").as_str() == Some("wrong") {
+                return Some(Value::object([("nope", Value::Bool(true))]));
+            }
+            Some(request.planned.clone())
+        }
+        async fn upgrade(
+            &self,
+            version: i64,
+            prior: &serde_json::Value,
+            _diags: &mut Diagnostics,
+        ) -> Option<Value> {
+            Some(Value::object([
+                ("name", Value::from(prior["old_name"].as_str())),
+                ("out", Value::from(format!("from v{version}"))),
+            ]))
+        }
+    }
+
+    struct TestProvider;
+
+    #[async_trait]
+    impl Provider for TestProvider {
+        fn schema(&self) -> Schema {
+            Schema {
+                version: 0,
+                block: Block::new("test"),
+            }
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Probe)]
+        }
+    }
+
+    fn server() -> Server {
+        Server::new(Arc::new(TestProvider), CancellationToken::new())
+    }
+
+    fn dv(v: &Value) -> Option<proto::DynamicValue> {
+        let ty = block_type(&probe_schema().block);
+        Some(proto::DynamicValue {
+            msgpack: to_msgpack(v, &ty).expect("encodes"),
+            json: Vec::new(),
+        })
+    }
+
+    fn value(dv: &Option<proto::DynamicValue>) -> Value {
+        let ty = block_type(&probe_schema().block);
+        from_msgpack(&dv.as_ref().expect("a value").msgpack, &ty).expect("decodes")
+    }
+
+    fn named(name: Value) -> Value {
+        Value::object([("name", name), ("out", Value::Null)])
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_diagnostic_and_the_server_goes_on() {
+        let s = server();
+        let req = |name: &str| proto::ValidateConfigRequest {
+            type_name: "test_probe".into(),
+            config: dv(&named(Value::from(name))),
+        };
+        let resp = s.validate_resource_config(req("panic")).await;
+        assert_eq!(resp.diagnostics.len(), 1);
+        assert_eq!(resp.diagnostics[0].severity, proto::severity::ERROR);
+        assert!(resp.diagnostics[0].detail.contains("validation exploded"));
+        assert!(s
+            .validate_resource_config(req("fine"))
+            .await
+            .diagnostics
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknowns_reach_the_resource_and_come_back_unknown() {
+        let s = server();
+        let resp = s
+            .validate_resource_config(proto::ValidateConfigRequest {
+                type_name: "test_probe".into(),
+                config: dv(&named(Value::Unknown)),
+            })
+            .await;
+        assert_eq!(resp.diagnostics[0].summary, "unknown seen");
+        let plan = s
+            .plan_resource_change(proto::PlanResourceChangeRequest {
+                type_name: "test_probe".into(),
+                prior_state: dv(&Value::Null),
+                proposed_new_state: dv(&named(Value::Unknown)),
+                config: dv(&named(Value::Unknown)),
+                prior_private: b"private bytes".to_vec(),
+            })
+            .await;
+        assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+        assert_eq!(value(&plan.planned_state).get("out"), &Value::Unknown);
+        assert_eq!(plan.planned_private, b"private bytes");
+        assert_eq!(
+            plan.requires_replace,
+            vec![wire::path(&AttributePath::new("name"))]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_apply_keeps_the_prior_state_and_a_bad_state_is_reported() {
+        let s = server();
+        let prior = Value::object([("name", Value::from("ok")), ("out", Value::from("<ok>"))]);
+        let apply = |name: &str| proto::ApplyResourceChangeRequest {
+            type_name: "test_probe".into(),
+            prior_state: dv(&prior),
+            planned_state: dv(&named(Value::from(name))),
+            config: dv(&named(Value::from(name))),
+            planned_private: Vec::new(),
+        };
+        let failed = s.apply_resource_change(apply("fail")).await;
+        assert_eq!(failed.diagnostics[0].summary, "apply failed");
+        assert_eq!(value(&failed.new_state), prior);
+
+        let wrong = s.apply_resource_change(apply("wrong")).await;
+        assert!(wrong.diagnostics[0]
+            .detail
+            .contains("\"nope\" is not in the schema"));
+        assert_eq!(value(&wrong.new_state), prior);
+
+        let ok = s.apply_resource_change(apply("new")).await;
+        assert!(ok.diagnostics.is_empty());
+        assert_eq!(value(&ok.new_state).get("name"), &Value::from("new"));
+    }
+
+    #[tokio::test]
+    async fn state_upgrade_calls_the_resource_only_for_other_versions() {
+        let s = server();
+        let upgrade = |version: i64, json: &str| proto::UpgradeResourceStateRequest {
+            type_name: "test_probe".into(),
+            version,
+            raw_state: Some(proto::RawState {
+                json: json.as_bytes().to_vec(),
+                flatmap: HashMap::new(),
+            }),
+        };
+        let old = s
+            .upgrade_resource_state(upgrade(1, r#"{"old_name":"a"}"#))
+            .await;
+        assert!(old.diagnostics.is_empty());
+        assert_eq!(
+            value(&old.upgraded_state),
+            Value::object([("name", Value::from("a")), ("out", Value::from("from v1"))])
+        );
+        // Same version: decoded as is; attributes no longer in the schema are dropped.
+        let same = s
+            .upgrade_resource_state(upgrade(2, r#"{"name":"b","out":"x","gone":1}"#))
+            .await;
+        assert!(same.diagnostics.is_empty());
+        assert_eq!(
+            value(&same.upgraded_state),
+            Value::object([("name", Value::from("b")), ("out", Value::from("x"))])
+        );
+        let broken = s.upgrade_resource_state(upgrade(2, "{not json")).await;
+        assert_eq!(broken.diagnostics[0].severity, proto::severity::ERROR);
+    }
+
+    #[tokio::test]
+    async fn unknown_types_and_unsupported_calls_are_diagnostics() {
+        let s = server();
+        let resp = s
+            .read_resource(proto::ReadResourceRequest {
+                type_name: "test_nope".into(),
+                current_state: None,
+                private: b"p".to_vec(),
+            })
+            .await;
+        assert!(resp.diagnostics[0].summary.contains("test_nope"));
+        assert_eq!(resp.private, b"p");
+        let moved = s.move_resource_state(proto::MoveResourceStateRequest::default());
+        assert_eq!(moved.diagnostics[0].severity, proto::severity::ERROR);
+        let import = s
+            .import_resource_state(proto::ImportResourceStateRequest {
+                type_name: "test_probe".into(),
+                id: "x".into(),
+            })
+            .await;
+        assert!(import.imported_resources.is_empty());
+        assert!(import.diagnostics[0].summary.contains("cannot be imported"));
+        let meta = s.get_metadata();
+        assert_eq!(meta.resources[0].type_name, "test_probe");
+        let caps = meta.server_capabilities.expect("capabilities");
+        assert!(caps.plan_destroy && caps.get_provider_schema_optional);
+        let schema = s.get_provider_schema();
+        assert_eq!(schema.resource_schemas["test_probe"].version, 2);
+    }
+}

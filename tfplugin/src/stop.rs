@@ -26,3 +26,20 @@ pub async fn stopped() {
 pub(crate) fn request_stop() {
     token().cancel();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stop_request_wakes_waiters_and_stays_set() {
+        let waiter = tokio::spawn(stopped());
+        request_stop();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("no panic");
+        assert!(stop_requested());
+        stopped().await;
+    }
+}

@@ -109,6 +109,7 @@ pub async fn serve<P: Provider + 'static>(provider: P) -> Result<(), ServeError>
     // Created 0700: only this user can reach the socket. Removed when `dir` is dropped.
     let dir = tempfile::Builder::new()
         .prefix("tfplugin-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(&base)
         .map_err(listen_err)?;
     let socket = dir.path().join("plugin.sock");
@@ -323,6 +324,7 @@ impl ClientCertVerifier for PinnedClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tracing::debug!(scheme = ?dss.scheme, "verifying the client's TLS signature");
         let algorithms = if dss.scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
             &P521_ONLY
         } else {
@@ -433,5 +435,64 @@ impl AsyncWrite for Conn {
             Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p521_signatures_verify_and_tampering_fails() {
+        use p521::ecdsa::signature::Signer as _;
+        let signing = p521::ecdsa::SigningKey::from_slice(&[0x01; 66]).expect("valid scalar");
+        let public = p521::ecdsa::VerifyingKey::from(&signing)
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec();
+        let signature: p521::ecdsa::Signature = signing.sign(b"handshake transcript");
+        let der = signature.to_der();
+        let alg = EcdsaP521Sha512;
+        assert!(alg
+            .verify_signature(&public, b"handshake transcript", der.as_bytes())
+            .is_ok());
+        assert!(alg
+            .verify_signature(&public, b"another transcript", der.as_bytes())
+            .is_err());
+        assert!(alg
+            .verify_signature(&public[1..], b"handshake transcript", der.as_bytes())
+            .is_err());
+    }
+
+    #[test]
+    fn only_the_pinned_client_certificate_is_accepted() {
+        let make = || {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+                .expect("params")
+                .self_signed(&key)
+                .expect("cert")
+        };
+        let (pinned, other) = (make(), make());
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(pinned.der())
+        );
+        let (_, server_cert) = tls_acceptor(&pem).expect("acceptor");
+        assert!(!server_cert.is_empty());
+        let verifier = PinnedClientCert {
+            expected: pinned.der().clone(),
+            algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        };
+        let now = UnixTime::now();
+        assert!(verifier.verify_client_cert(pinned.der(), &[], now).is_ok());
+        assert!(verifier.verify_client_cert(other.der(), &[], now).is_err());
+        assert!(verifier
+            .supported_verify_schemes()
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        assert!(matches!(
+            tls_acceptor("not a certificate"),
+            Err(ServeError::ClientCertificate(_))
+        ));
     }
 }
