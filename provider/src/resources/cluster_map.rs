@@ -244,12 +244,28 @@ pub(crate) fn secret(
     }
 }
 
-/// The attribute that holds `secret`: `<name>` when inline, `<name>_ref` when a reference.
-pub(crate) fn secret_attr(secret: Option<&Secret>, name: &str) -> String {
+/// Where a finding about a secret points: `<name>_ref` (under `base`) when it is a reference;
+/// when it is inline, the enclosing block (`base`), or the resource as a whole at the top level
+/// — never the inline attribute, whose configuration line Terraform would print with the value.
+pub(crate) fn secret_path(
+    base: Option<AttributePath>,
+    secret: Option<&Secret>,
+    name: &str,
+) -> AttributePath {
+    let under = |field: String| match &base {
+        Some(b) => b.clone().attribute(field),
+        None => attr(&field),
+    };
     match secret {
-        Some(s) if s.is_reference() => format!("{name}_ref"),
-        _ => name.to_string(),
+        Some(s) if s.is_reference() => under(format!("{name}_ref")),
+        Some(_) => base.unwrap_or_else(resource_level),
+        None => under(name.to_string()),
     }
+}
+
+/// The empty path: a finding about the resource as a whole (see [`report`]).
+pub(crate) fn resource_level() -> AttributePath {
+    AttributePath(Vec::new())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,7 +415,8 @@ pub(crate) fn files_value<'a>(files: impl IntoIterator<Item = &'a RenderedFile>)
 // ---------------------------------------------------------------------------------------------
 // Diagnostics.
 
-/// Reports the library's findings at the attribute paths `map` gives. Findings `map` cannot
+/// Reports the library's findings at the attribute paths `map` gives (the empty path: the
+/// resource as a whole). Findings `map` cannot
 /// place concern a part of the model this resource does not set (the neutral companions a
 /// resource fills in so the whole-cluster validation can run) and are left out; so are
 /// informational ones. Inline secret values (`secrets`) are never repeated in a message.
@@ -434,11 +451,12 @@ pub(crate) fn report(
             detail.push_str(&redact(hint));
         }
         detail.push_str(&format!("\n\n(pgha {} at {model_path})", f.code));
+        let attribute = (!path.0.is_empty()).then_some(path);
         diags.push(
             severity,
             format!("{}: {}", f.code, first_sentence(&redact(&f.message))),
             detail,
-            Some(path),
+            attribute,
         );
     }
 }

@@ -17,7 +17,7 @@ use tfplugin::{Attribute, AttributePath, Block, Diagnostics, NestingMode, Schema
 
 use super::cluster_map::{
     attr, files_type, files_value, flag, inline_values, nonempty, number, optional_number,
-    parameters, platform, platform_block, report, secret, secret_attr, steps, string, strings,
+    parameters, platform, platform_block, report, secret, secret_path, steps, string, strings,
     with_secret, HostKind, Step::I, Step::K,
 };
 use super::pgbackrest_stanza::{StanzaSpec, SPEC_FORMAT};
@@ -709,26 +709,29 @@ fn attribute_for(
             attr(f).attribute(*field)
         }
         [K("patroni"), K(field), ..] => attr(field),
-        [K("secrets"), K("superuser_password"), ..] => attr(&secret_attr(
-            Some(&s.superuser_password),
-            "superuser_password",
-        )),
-        [K("secrets"), K("replication_password"), ..] => attr(&secret_attr(
-            Some(&s.replication_password),
-            "replication_password",
-        )),
+        [K("secrets"), K("superuser_password"), ..] => {
+            secret_path(None, Some(&s.superuser_password), "superuser_password")
+        }
+        [K("secrets"), K("replication_password"), ..] => {
+            secret_path(None, Some(&s.replication_password), "replication_password")
+        }
         [K("secrets"), K("rewind_password"), ..] => {
-            attr(&secret_attr(s.rewind_password.as_ref(), "rewind_password"))
+            secret_path(None, s.rewind_password.as_ref(), "rewind_password")
         }
         [K("secrets"), K("admin_password"), ..] if cluster.patroni.admin_user.is_some() => {
-            attr("admin_user").attribute(secret_attr(s.admin_password.as_ref(), "password"))
+            secret_path(
+                Some(attr("admin_user")),
+                s.admin_password.as_ref(),
+                "password",
+            )
         }
         [K("secrets"), K("admin_password"), ..] => attr("admin_user"),
         [K("secrets"), K("restapi"), K("username"), ..] => attr("restapi_username"),
-        [K("secrets"), K("restapi"), ..] => attr(&secret_attr(
+        [K("secrets"), K("restapi"), ..] => secret_path(
+            None,
             s.restapi.as_ref().map(|r| &r.password),
             "restapi_password",
-        )),
+        ),
         [K("platform"), K("paths"), K(field), ..] => attr("platform").attribute(*field),
         [K("platform"), K(field), ..] => attr("platform").attribute(*field),
         [K("pgbackrest" | "log_cleanup"), ..]

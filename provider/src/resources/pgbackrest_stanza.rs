@@ -22,7 +22,7 @@ use tfplugin::{Attribute, AttributePath, Block, Diagnostics, NestingMode, Schema
 
 use super::cluster_map::{
     attr, companion_address, companion_secrets, files_type, files_value, flag, inline_values,
-    nonempty, number, optional_number, platform, platform_block, report, secret, secret_attr,
+    nonempty, number, optional_number, platform, platform_block, report, secret, secret_path,
     steps, string, string_map, with_secret, HostKind, Step::K,
 };
 use super::rendering::{Renderer, SCHEMA_VERSION};
@@ -458,13 +458,17 @@ fn attribute_for(path: &ModelPath, spec: &StanzaSpec) -> Option<AttributePath> {
         [K("pgbackrest"), K(field), ..] => attr(field),
         [K("log_cleanup"), K(field), ..] => attr("log_cleanup").attribute(*field),
         [K("secrets"), K("s3_key"), ..] => {
-            attr("s3").attribute(secret_attr(s.s3_key.as_ref(), "access_key"))
+            secret_path(Some(attr("s3")), s.s3_key.as_ref(), "access_key")
         }
         [K("secrets"), K("s3_key_secret"), ..] => {
-            attr("s3").attribute(secret_attr(s.s3_key_secret.as_ref(), "secret_key"))
+            secret_path(Some(attr("s3")), s.s3_key_secret.as_ref(), "secret_key")
         }
         [K("secrets"), K("repo_cipher_pass"), ..] if spec.stanza.cipher_type.is_some() => {
-            attr("encryption").attribute(secret_attr(s.repo_cipher_pass.as_ref(), "passphrase"))
+            secret_path(
+                Some(attr("encryption")),
+                s.repo_cipher_pass.as_ref(),
+                "passphrase",
+            )
         }
         [K("secrets"), K("repo_cipher_pass"), ..] => attr("encryption"),
         [K("platform"), K("paths"), K(field), ..] => attr("platform").attribute(*field),
