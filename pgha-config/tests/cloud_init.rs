@@ -2,22 +2,16 @@
 //! that read back byte for byte, and the size of every seed host's document against OCI's
 //! `user_data` limit.
 
+mod common;
+
+use common::seed;
 use pgha_config::cloud_init::{self, OCI_USER_DATA_LIMIT};
 use pgha_config::host::{
     Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser,
 };
-use pgha_config::{render_cluster, Cluster};
+use pgha_config::render_cluster;
 use proptest::prelude::*;
 use serde_norway::Value;
-
-fn seed() -> Cluster {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    Cluster::from_yaml(&text).expect("seed example parses")
-}
 
 fn seed_plans() -> Vec<HostPlan> {
     render_cluster(&seed()).expect("seed renders").0

@@ -2,6 +2,9 @@
 //! UTF-8, and the tutorial's files with characters deleted or with `:`, spaces, tabs, quotes
 //! and other structural characters inserted, under every file name the linter recognises.
 
+mod common;
+
+use common::fixture;
 use proptest::prelude::*;
 
 const FIXTURES: &[&str] = &[
@@ -26,14 +29,6 @@ const NAMES: &[&str] = &[
     "x.service",
     "notes",
 ];
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/seed/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
 
 #[derive(Debug, Clone)]
 enum Edit {

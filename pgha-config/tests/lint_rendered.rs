@@ -1,6 +1,8 @@
 //! The files our renderer produces for the seed example must lint clean: no errors, and only
 //! warnings that are justified (listed here with the reason).
 
+mod common;
+
 use pgha_config::diagnostic::{Location, Severity};
 use pgha_config::host::FileKind;
 use pgha_config::lint::{detect, lint_files, FileType};
@@ -10,12 +12,7 @@ const JUSTIFIED: &[(&str, &str)] = &[];
 
 #[test]
 fn rendered_seed_files_lint_clean() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    let cluster = pgha_config::Cluster::from_yaml(&text).expect("seed example parses");
+    let cluster = common::seed();
     let (hosts, _) = pgha_config::render_cluster(&cluster).expect("seed example renders");
     let mut linted = 0;
     let mut problems = Vec::new();

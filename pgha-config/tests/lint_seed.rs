@@ -3,6 +3,9 @@
 //! defect is also checked to disappear once the line is corrected, so that the finding is tied to
 //! the defect and not to something else on the line.
 
+mod common;
+
+use common::fixture;
 use pgha_config::diagnostic::{Location, Severity};
 use pgha_config::lint::{detect, lint_file, lint_files, FileType};
 use pgha_config::Diagnostic;
@@ -19,11 +22,6 @@ const FILES: &[&str] = &[
     "crontab",
     "commands.sh",
 ];
-
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/seed/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
 
 fn all() -> Vec<Diagnostic> {
     let files: Vec<(String, String)> = FILES.iter().map(|n| (n.to_string(), fixture(n))).collect();

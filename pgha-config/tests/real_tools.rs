@@ -18,6 +18,9 @@
 //!
 //! The tools are installed by scripts/setup.sh; a missing one fails the test with that hint.
 
+mod common;
+
+use common::seed;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -37,15 +40,6 @@ use pgha_config::{render_cluster, Cluster};
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
-
-fn seed() -> Cluster {
-    let text = fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    Cluster::from_yaml(&text).expect("seed example parses")
-}
 
 fn venv() -> String {
     std::env::var("PGHA_VENV").unwrap_or_else(|_| "/opt/pgha/venv".to_string())

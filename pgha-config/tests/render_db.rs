@@ -2,6 +2,9 @@
 //! — PyYAML (Patroni's parser), `patroni --validate-config`, `bash -n`, `shellcheck`,
 //! pgBackRest's own option parser, and `systemd-analyze calendar`.
 
+mod common;
+
+use common::seed;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener;
@@ -17,15 +20,6 @@ use pgha_config::platform::{PathOverrides, Platform, PlatformPreset};
 use pgha_config::secret::{RestApiAuth, Secret};
 use pgha_config::Cluster;
 use serde_json::Value as Json;
-
-fn seed() -> Cluster {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read the seed example");
-    Cluster::from_yaml(&text).expect("the seed example parses")
-}
 
 fn inline_secrets() -> Cluster {
     let mut c = seed();

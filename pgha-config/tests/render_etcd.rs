@@ -1,19 +1,12 @@
 //! The etcd host renderer: snapshots of the seed members' files, and the properties the files must
 //! have whatever the snapshot says.
 
+mod common;
+
+use common::seed;
 use pgha_config::etcd::render::{environment, host_plan};
 use pgha_config::etcd::{EtcdApi, EtcdTls};
 use pgha_config::host::{FileKind, HostRole};
-use pgha_config::Cluster;
-
-fn seed() -> Cluster {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    Cluster::from_yaml(&text).expect("seed example parses")
-}
 
 #[test]
 fn seed_member_files_snapshots() {

@@ -1,13 +1,10 @@
 //! The seed example reads into the model with the values it spells out.
 
+mod common;
+
 #[test]
 fn seed_example_parses() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    let c = pgha_config::Cluster::from_yaml(&text).expect("seed example parses");
+    let c = common::seed();
     assert_eq!(c.name, "pg-ha-cluster");
     assert_eq!(c.nodes.len(), 3);
     assert_eq!(c.etcd.members[1].address, "192.0.2.5");

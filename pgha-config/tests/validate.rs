@@ -3,6 +3,9 @@
 //! changed. Plus: the seed validates without errors, a loopback-only cluster is accepted, and
 //! arbitrary values never make validation panic.
 
+mod common;
+
+use common::seed;
 use pgha_config::diagnostic::{Diagnostic, Location, Severity};
 use pgha_config::etcd::{EtcdApi, EtcdMember, EtcdTls};
 use pgha_config::patroni::{AdminUser, PgValue, WatchdogMode};
@@ -11,15 +14,6 @@ use pgha_config::secret::{RestApiAuth, Secret};
 use pgha_config::Cluster;
 
 use Severity::{Error, Info, Warning};
-
-fn seed() -> Cluster {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/seed/cluster.yaml"
-    ))
-    .expect("read seed example");
-    Cluster::from_yaml(&text).expect("seed example parses")
-}
 
 fn s3(c: &mut Cluster) -> &mut S3Repository {
     match &mut c.pgbackrest.repository {
