@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{openssl_key, run, signer_for, Standin, StandinOptions};
+use common::{
+    build_pgbackrest_repo, openssl_key, run, signer_for, tamper, Standin, StandinOptions,
+};
 use pgha_oci::pgbackrest::{info_checksum, parse_info};
 use pgha_oci::{
     read_stanza, ObjectStorageClient, ObjectStorageError, ObjectStorageRepo, PosixRepo, RepoError,
@@ -57,35 +59,7 @@ impl Fixture {
 }
 
 fn build_repository() -> Fixture {
-    let uid = run(Command::new("id").arg("-u"));
-    assert_eq!(
-        String::from_utf8_lossy(&uid).trim(),
-        "0",
-        "this test runs PostgreSQL as the postgres user via runuser and must run as root"
-    );
-    let dir = tempfile::Builder::new()
-        .prefix("pgha-oci-pgbackrest.")
-        .tempdir()
-        .unwrap();
-    let work = dir.path().join("w");
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/make-pgbackrest-repo.sh");
-    let started = std::time::Instant::now();
-    let out = Command::new(&script)
-        .arg(&work)
-        .arg(STANZA)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed:\n{}\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("pgBackRest repository built in {:?}", started.elapsed());
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(work.join("info.json")).unwrap()).unwrap();
+    let (dir, work, info) = build_pgbackrest_repo(STANZA);
     Fixture {
         _dir: dir,
         work,
@@ -184,17 +158,6 @@ fn assert_matches_pgbackrest(report: &StanzaReport, info: &Value) {
     assert_eq!(their_db["id"], db.id);
     assert_eq!(their_db["system-id"], db.system_id);
     assert_eq!(their_db["version"], db.version.as_str());
-}
-
-fn tamper(file: &Path) {
-    let text = std::fs::read_to_string(file).unwrap();
-    // Bump the first backup-info-size by one byte: still valid JSON.
-    let key = "\"backup-info-size\":";
-    let at = text.find(key).unwrap() + key.len();
-    let end = at + text[at..].find(',').unwrap();
-    let n: u64 = text[at..end].parse().unwrap();
-    let changed = format!("{}{}{}", &text[..at], n + 1, &text[end..]);
-    std::fs::write(file, changed).unwrap();
 }
 
 fn pgbackrest_actual_checksum(output: &str) -> String {

@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: keys made with the openssl CLI
+//! Shared helpers for the integration tests (also included by the provider's
+//! `tests/oci_*.rs` through `#[path]`): keys made with the openssl CLI
 //! and the Python Object Storage stand-in (`tests/oci-standin/server.py` at
 //! the workspace root), which is killed when its handle is dropped, also
 //! when a test panics.
@@ -110,6 +111,8 @@ pub fn standin_python() -> PathBuf {
 }
 
 pub struct StandinOptions {
+    /// Loopback address to listen on (the stand-in refuses anything else).
+    pub host: String,
     pub namespace: String,
     pub page_size: u32,
     pub clock_offset_secs: i64,
@@ -120,6 +123,7 @@ pub struct StandinOptions {
 impl StandinOptions {
     pub fn new(namespace: &str, key: &TestKey) -> Self {
         Self {
+            host: "127.0.0.40".to_string(),
             namespace: namespace.to_string(),
             page_size: 3,
             clock_offset_secs: 0,
@@ -150,7 +154,7 @@ impl Standin {
             .arg("--root")
             .arg(root)
             .args(["--namespace", &opts.namespace])
-            .args(["--host", "127.0.0.40", "--port", "0"])
+            .args(["--host", &opts.host, "--port", "0"])
             .args(["--page-size", &opts.page_size.to_string()])
             .args(["--clock-offset", &opts.clock_offset_secs.to_string()])
             .stdout(Stdio::piped())
@@ -248,4 +252,51 @@ pub fn signer_for(key: &TestKey) -> pgha_oci::RequestSigner {
 pub fn control_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// Builds a real pgBackRest repository with `tests/support/make-pgbackrest-repo.sh`
+/// (PostgreSQL runs as `postgres` via `runuser`, so this needs root): returns the temporary
+/// directory that owns it, the script's work directory (`repo/`, `pgbackrest.conf`, ...) and
+/// `pgbackrest info --output=json`.
+pub fn build_pgbackrest_repo(stanza: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let uid = run(Command::new("id").arg("-u"));
+    assert_eq!(
+        String::from_utf8_lossy(&uid).trim(),
+        "0",
+        "this test runs PostgreSQL as the postgres user via runuser and must run as root"
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("pgha-oci-pgbackrest.")
+        .tempdir()
+        .unwrap();
+    let work = dir.path().join("w");
+    let script = workspace_root().join("pgha-oci/tests/support/make-pgbackrest-repo.sh");
+    let started = std::time::Instant::now();
+    let out = Command::new(&script)
+        .arg(&work)
+        .arg(stanza)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} failed:\n{}\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("pgBackRest repository built in {:?}", started.elapsed());
+    let info = serde_json::from_slice(&std::fs::read(work.join("info.json")).unwrap()).unwrap();
+    (dir, work, info)
+}
+
+/// Damages an info file: the first `backup-info-size` grows by one, which keeps the file
+/// valid JSON but breaks its checksum.
+pub fn tamper(file: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let key = "\"backup-info-size\":";
+    let at = text.find(key).unwrap() + key.len();
+    let end = at + text[at..].find(',').unwrap();
+    let n: u64 = text[at..end].parse().unwrap();
+    let changed = format!("{}{}{}", &text[..at], n + 1, &text[end..]);
+    std::fs::write(file, changed).unwrap();
 }
