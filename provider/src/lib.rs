@@ -9,6 +9,7 @@
 pub mod data_sources;
 pub mod docs;
 pub mod logging;
+pub mod oci;
 pub mod planning;
 pub mod provider;
 pub mod resources;

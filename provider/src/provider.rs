@@ -1,4 +1,4 @@
-//! The provider itself: its (empty) configuration and the list of resources and data sources.
+//! The provider itself: its configuration (OCI settings) and its resources and data sources.
 
 use std::sync::Arc;
 
@@ -9,19 +9,21 @@ use tfplugin::{Block, DataSource, Diagnostics, Provider, Resource, Schema, Value
 pub const DESCRIPTION: &str = "Models, validates and renders the configuration of a highly \
 available PostgreSQL cluster (Patroni, etcd, pgBackRest). Files are rendered at plan time so \
 `terraform plan` shows every change, and each host gets a cloud-init document for \
-`oci_core_instance.metadata.user_data`. The provider takes no configuration and never \
-connects anywhere while planning.";
+`oci_core_instance.metadata.user_data`. Resources never connect anywhere while planning. \
+The provider block only takes OCI API-key settings, spelled as for the OCI provider and all \
+optional; they are used (and resolved) only when something reads OCI Object Storage, such as \
+the `pgha_pgbackrest_backups` data source.";
 
 /// The `pgha` provider.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PghaProvider;
 
-/// The provider block's schema: no arguments (everything lives on the resources).
+/// The provider block's schema: only the optional OCI settings (see [`crate::oci`]);
+/// everything else lives on the resources.
 pub fn schema() -> Schema {
-    Schema {
-        version: 0,
-        block: Block::new(DESCRIPTION),
-    }
+    let mut block = Block::new(DESCRIPTION);
+    block.attributes.extend(crate::oci::provider_attributes());
+    Schema { version: 0, block }
 }
 
 #[async_trait]
@@ -30,8 +32,10 @@ impl Provider for PghaProvider {
         schema()
     }
 
-    async fn configure(&self, _config: &Value, _diags: &mut Diagnostics) {
-        // Deliberately no network access here: plans must work without reachable hosts.
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) {
+        // Deliberately no network access here: plans must work without reachable hosts. The
+        // OCI settings are only recorded; they are resolved when an OCI call needs them.
+        crate::oci::configure(config, diags);
         tracing::debug!("provider configured");
     }
 
