@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tfplugin::DataSource;
 
+pub mod pgbackrest_backups;
+
 /// Every data source the provider serves.
 pub fn all() -> Vec<Arc<dyn DataSource>> {
-    Vec::new()
+    vec![Arc::new(pgbackrest_backups::PgbackrestBackups::default())]
 }
