@@ -154,16 +154,7 @@ impl Sink {
 
     /// Reports a finding of `rule` with the rule's general hint.
     pub fn emit(&mut self, rule: &Rule, line: usize, column: usize, message: impl Into<String>) {
-        let d = Diagnostic::in_file(
-            rule.code,
-            rule.severity,
-            self.file.clone(),
-            line,
-            column,
-            message,
-        )
-        .with_hint(rule.hint);
-        self.out.push(d);
+        self.emit_with(rule, rule.severity, line, column, message, rule.hint);
     }
 
     /// Reports a finding of `rule` with advice specific to it.
@@ -175,16 +166,7 @@ impl Sink {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let d = Diagnostic::in_file(
-            rule.code,
-            rule.severity,
-            self.file.clone(),
-            line,
-            column,
-            message,
-        )
-        .with_hint(hint);
-        self.out.push(d);
+        self.emit_with(rule, rule.severity, line, column, message, hint);
     }
 
     /// Reports a finding with a severity other than the rule's usual one.
