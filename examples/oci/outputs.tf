@@ -1,0 +1,9 @@
+output "postgres_endpoint" {
+  description = "Connect here (port 5432): the load balancer forwards to the current primary."
+  value       = oci_network_load_balancer_network_load_balancer.pg.ip_addresses[0].ip_address
+}
+
+output "patroni_rest_api" {
+  description = "Each node's Patroni REST API, for `patronictl` and health checks."
+  value       = { for name, n in pgha_patroni_node.db : name => n.restapi_url }
+}

@@ -1,0 +1,45 @@
+data "oci_objectstorage_namespace" "ns" {
+  compartment_id = var.tenancy_ocid
+}
+
+resource "oci_objectstorage_bucket" "backup" {
+  compartment_id = var.compartment_ocid
+  namespace      = data.oci_objectstorage_namespace.ns.namespace
+  name           = "pg-backup"
+  access_type    = "NoPublicAccess"
+  versioning     = "Disabled"
+}
+
+# A user that can reach this bucket and nothing else; its customer secret key is the S3
+# key pair pgBackRest uses.
+resource "oci_identity_user" "backup" {
+  compartment_id = var.tenancy_ocid
+  name           = "pg-ha-backup"
+  description    = "pgBackRest of pg-ha-cluster (S3 compatibility API)"
+}
+
+resource "oci_identity_group" "backup" {
+  compartment_id = var.tenancy_ocid
+  name           = "pg-ha-backup"
+  description    = "May read and write the pg-ha-cluster backup bucket only"
+}
+
+resource "oci_identity_user_group_membership" "backup" {
+  user_id  = oci_identity_user.backup.id
+  group_id = oci_identity_group.backup.id
+}
+
+resource "oci_identity_policy" "backup" {
+  compartment_id = var.compartment_ocid
+  name           = "pg-ha-backup"
+  description    = "pgBackRest: the backup bucket and its objects, nothing else"
+  statements = [
+    "Allow group ${oci_identity_group.backup.name} to read buckets in compartment id ${var.compartment_ocid} where target.bucket.name = '${oci_objectstorage_bucket.backup.name}'",
+    "Allow group ${oci_identity_group.backup.name} to manage objects in compartment id ${var.compartment_ocid} where target.bucket.name = '${oci_objectstorage_bucket.backup.name}'",
+  ]
+}
+
+resource "oci_identity_customer_secret_key" "backup" {
+  user_id      = oci_identity_user.backup.id
+  display_name = "pgbackrest"
+}

@@ -1,0 +1,58 @@
+variable "region" {
+  description = "OCI region, e.g. us-ashburn-1."
+  type        = string
+  default     = "us-ashburn-1"
+}
+
+variable "tenancy_ocid" {
+  description = "OCID of the tenancy (IAM users, groups and policies live there)."
+  type        = string
+}
+
+variable "compartment_ocid" {
+  description = "OCID of the compartment for every other resource."
+  type        = string
+}
+
+variable "image_ocid" {
+  description = "Oracle Linux 9 image for the instances (PGDG packages are installed by cloud-init)."
+  type        = string
+}
+
+variable "ssh_public_key" {
+  description = "Public key for the image's default user (opc)."
+  type        = string
+}
+
+variable "shape" {
+  description = "Instance shape."
+  type        = string
+  default     = "VM.Standard.E4.Flex"
+}
+
+variable "vcn_cidr" {
+  type    = string
+  default = "10.0.0.0/16"
+}
+
+variable "subnet_cidr" {
+  type    = string
+  default = "10.0.1.0/24"
+}
+
+variable "client_cidrs" {
+  description = "Networks allowed to reach PostgreSQL through the load balancer."
+  type        = list(string)
+  default     = ["10.0.0.0/16"]
+}
+
+variable "volume_gb" {
+  description = "Size of each database block volume (data, WAL, temp, log), in GB."
+  type        = map(number)
+  default     = { data = 100, wal = 50, temp = 50, log = 50 }
+}
+
+variable "vault_secret_ids" {
+  description = "OCI Vault secret OCIDs of the passwords: keys superuser, replication, rewind, restapi."
+  type        = map(string)
+}

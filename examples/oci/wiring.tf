@@ -1,0 +1,15 @@
+# The only values the pgha resources take from OCI. tests/resource_oci_example.rs replaces this
+# file with literals and plans pgha.tf with the pgha provider alone.
+locals {
+  object_storage_namespace = data.oci_objectstorage_namespace.ns.namespace
+  backup_bucket            = oci_objectstorage_bucket.backup.name
+  region                   = var.region
+  client_cidrs             = var.client_cidrs
+  vault_secret_ids         = var.vault_secret_ids
+
+  # The backup user's customer secret key: its OCID is the S3 access key ID, `key` the secret.
+  # The OCI provider keeps both in state anyway; a vault or env-file reference keeps them out
+  # of the pgha resources' state (see docs/guides/secrets.md).
+  s3_access_key_id = oci_identity_customer_secret_key.backup.id
+  s3_secret_key    = oci_identity_customer_secret_key.backup.key
+}
