@@ -66,7 +66,7 @@ pub fn validate(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             "A single etcd member has no fault tolerance: when it stops, Patroni loses the DCS and demotes the primary.",
             "Run three etcd members in three availability domains.",
         ));
-    } else if members > 0 && members % 2 == 0 {
+    } else if members > 0 && members.is_multiple_of(2) {
         out.push(diag(
             E002,
             Severity::Warning,
