@@ -42,7 +42,7 @@ APT_PACKAGES=(
     etcd-server etcd-client
     pgbackrest haproxy stunnel4
     shellcheck cloud-init protobuf-compiler
-    python3 python3-venv python3-pip python3-yaml
+    python3 python3-venv python3-pip python3-yaml python3-cryptography
     openssl ca-certificates curl jq
     procps iproute2 util-linux
 )
