@@ -149,3 +149,26 @@ fn oci_example_pgha_part_validates_and_plans() {
         );
     }
 }
+
+/// The committed Registry pages of the three resources are what `terraform-provider-pgha docs`
+/// generates from the schema and examples/ today (`docs --check` covers the whole directory).
+#[test]
+fn resource_docs_are_current() {
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(support::provider_binary())
+        .args(["docs", "--out"])
+        .arg(out.path())
+        .arg("--examples")
+        .arg(repo().join("examples"))
+        .status()
+        .expect("run docs");
+    assert!(status.success());
+    for page in ["etcd_member.md", "patroni_node.md", "pgbackrest_stanza.md"] {
+        let generated = std::fs::read_to_string(out.path().join("resources").join(page)).unwrap();
+        let committed = read(&format!("docs/resources/{page}"));
+        assert!(
+            generated == committed,
+            "docs/resources/{page} is stale: run `terraform-provider-pgha docs`"
+        );
+    }
+}

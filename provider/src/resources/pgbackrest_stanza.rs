@@ -221,7 +221,7 @@ pub fn schema() -> Schema {
             .sensitive()
             .describe(
                 "pgbackrest.conf's `[global]` section, the same on every node (each node's \
-                 file adds its stanza section). Always sensitive: it holds inline keys.",
+                 file adds its stanza section). Always sensitive: it holds the keys and pass phrase when they are given inline.",
             ),
     )
     .attribute(
