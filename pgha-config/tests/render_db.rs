@@ -335,8 +335,10 @@ fn every_patroni_yml_parses_with_pyyaml_to_the_intended_structure() {
             } else {
                 "/etc/pgbackrest/pgbackrest.conf"
             };
+            // archive_command names this host's pgbackrest.conf: local, never in the DCS.
+            assert!(params.get("archive_command").is_none(), "{ctx}");
             assert_eq!(
-                params["archive_command"],
+                y["postgresql"]["parameters"]["archive_command"],
                 format!(
                     "/usr/bin/pgbackrest --config={conf} --stanza=pg-ha-cluster archive-push %p"
                 ),

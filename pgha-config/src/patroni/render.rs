@@ -124,9 +124,15 @@ pub fn pg_hba(cluster: &Cluster) -> Vec<String> {
 }
 
 /// The PostgreSQL parameters stored in the DCS (`bootstrap.dcs.postgresql.parameters`): the
-/// cluster's parameters plus the ones we own — archiving through pgBackRest, `wal_level`
-/// `replica` (unless `logical` is asked for), `hot_standby`, and `wal_log_hints` when pg_rewind
-/// is used without data checksums (pg_rewind needs one of the two).
+/// cluster's parameters plus the ones we own — `archive_mode`, `wal_level` `replica` (unless
+/// `logical` is asked for), `hot_standby`, and `wal_log_hints` when pg_rewind is used without
+/// data checksums (pg_rewind needs one of the two).
+///
+/// `archive_command` is not among them: it names the host's pgBackRest configuration file, a
+/// path of the host's layout, so it goes into each node's local `postgresql.parameters` (which
+/// Patroni applies on top of the DCS ones). In the DCS, the first node's path would be every
+/// node's path — wrong as soon as the hosts' layouts differ (a `root` per host, or a changed
+/// platform on some of them).
 pub fn dcs_parameters(cluster: &Cluster) -> Mapping {
     let p = &cluster.patroni;
     let mut m = Mapping::new();
@@ -134,11 +140,6 @@ pub fn dcs_parameters(cluster: &Cluster) -> Mapping {
         insert(&mut m, k, pg_value(v));
     }
     insert(&mut m, "archive_mode", "on");
-    insert(
-        &mut m,
-        "archive_command",
-        backrest::archive_command(cluster),
-    );
     let logical = p
         .parameters
         .get("wal_level")
@@ -268,6 +269,11 @@ fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
     for (k, v) in &node.parameters {
         insert(&mut parameters, k, pg_value(v));
     }
+    insert(
+        &mut parameters,
+        "archive_command",
+        backrest::archive_command(cluster),
+    );
     insert(
         &mut parameters,
         "unix_socket_directories",
