@@ -147,3 +147,24 @@ pub fn coreutils_rfc3339(secs: i64) -> String {
         .arg("+%Y-%m-%dT%H:%M:%SZ"));
     String::from_utf8_lossy(&out).trim().to_string()
 }
+
+/// The Object Storage calls a stand-in has served so far (its own test hooks left out), for
+/// synchronous tests.
+pub fn api_calls(standin: &crate::oci_common::Standin) -> Vec<(String, String, u16)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut log = runtime.block_on(standin.log());
+    log.retain(|(_, path, _)| !path.starts_with("/_standin/"));
+    log
+}
+
+/// Starts a stand-in on [`STANDIN_HOST`] serving `root`, knowing `key`, its clock shifted by
+/// `clock_offset` seconds.
+pub fn start_standin(root: &Path, key: &TestKey, clock_offset: i64) -> crate::oci_common::Standin {
+    let mut opts = crate::oci_common::StandinOptions::new(NAMESPACE, key);
+    opts.host = STANDIN_HOST.to_string();
+    opts.clock_offset_secs = clock_offset;
+    crate::oci_common::Standin::start(root, &opts)
+}
