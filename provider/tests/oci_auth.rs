@@ -301,3 +301,45 @@ fn failures_name_their_cause() {
     assert!(out.contains("clock skew"), "{out}");
     assert!(out.contains("seconds away from the server time"), "{out}");
 }
+
+/// The Registry example of the data source validates, and plans against the stand-in when an
+/// override file points the provider there (nothing in the example itself is changed).
+#[test]
+fn registry_example_plans() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let env = isolated_env(tmp.path());
+    let key = openssl_key(2048);
+    // The example's bucket, empty.
+    let root = tmp.path().join("standin");
+    std::fs::create_dir_all(root.join(NAMESPACE).join("pg-backup")).expect("bucket directory");
+    let standin = start_standin(&root, &key, 0);
+    let example = oci_common::workspace_root()
+        .join("examples/data-sources/pgha_pgbackrest_backups/data-source.tf");
+    let ws = Workspace::new(&std::fs::read_to_string(&example).expect("the example"));
+    tf(&ws, &env, &["validate", "-no-color"]).success();
+
+    ws.write(
+        "test_override.tf",
+        &format!(
+            "provider \"pgha\" {{\n  object_storage_endpoint = {}\n}}\n",
+            hcl(&standin.base_url)
+        ),
+    );
+    let vars = [
+        format!("-var=tenancy_ocid={TENANCY}"),
+        format!("-var=user_ocid={USER}"),
+        format!("-var=fingerprint={}", key.fingerprint),
+        format!("-var=private_key_path={}", key.private_pem.display()),
+        format!("-var=region={REGION}"),
+    ];
+    let mut args = vec!["plan", "-no-color"];
+    args.extend(vars.iter().map(String::as_str));
+    let run = tf(&ws, &env, &args).success();
+    let out = flat(&run);
+    assert!(out.contains("backup_status = \"missing_stanza\""), "{out}");
+    assert!(
+        out.contains("No full backup of stanza pg-ha-cluster in the last 8 days"),
+        "{out}"
+    );
+    assert!(api_calls(&standin).iter().any(|(_, p, _)| p == "/n/"));
+}

@@ -25,8 +25,9 @@ use crate::oci::{self, OciError, OciSettings};
 /// Full type name.
 pub const TYPE_NAME: &str = "pgha_pgbackrest_backups";
 
-/// pgBackRest's default `repo1-path`, used when `s3.path` is not set.
-pub const DEFAULT_REPO_PATH: &str = "/var/lib/pgbackrest";
+/// Repository path inside the bucket when `s3.path` is not set: the one
+/// `pgha_pgbackrest_stanza` renders by default, so both agree without repeating it.
+pub const DEFAULT_REPO_PATH: &str = pgha_config::defaults::REPO_PATH;
 
 /// The data source. With no settings of its own it uses the provider's.
 #[derive(Debug, Default, Clone)]
@@ -101,8 +102,8 @@ pub fn schema() -> Schema {
          (one extra GetNamespace call).",
     ))
     .attribute(Attribute::string("path").describe(
-        "Repository path inside the bucket (pgBackRest's `repo1-path`); default \
-         `/var/lib/pgbackrest`, pgBackRest's default.",
+        "Repository path inside the bucket (pgBackRest's `repo1-path`); default `/backup`, \
+         the default of `pgha_pgbackrest_stanza`.",
     ))
     .attribute(Attribute::string("region").describe(
         "Region of the bucket, e.g. `ap-chuncheon-1`. Default: the provider's `region`. \
