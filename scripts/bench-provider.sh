@@ -60,6 +60,9 @@ text = text[:start] + "  db_nodes = {\n" + nodes + "\n  }\n" + text[end:]
 text = text.replace('availability_domain = local.availability_domain[each.key]',
                     'availability_domain = lookup(local.availability_domain, each.key, null)')
 text = text.replace('client_cidrs = ["192.0.2.0/24"]', 'client_cidrs = ["10.1.0.0/16"]')
+# 99 replicas need as many WAL senders and slots (the library's rule P025 says so).
+text = text.replace("max_replication_slots          = 10", "max_replication_slots          = 110")
+text = text.replace("max_wal_senders                = 10", "max_wal_senders                = 110")
 open(sys.argv[2], "w").write(text)
 PY
 
@@ -67,7 +70,7 @@ plan_seconds() {
     local dir=$1 start end
     start=$(date +%s.%N)
     (cd "$dir" && "$terraform" plan -refresh=false -input=false -no-color >plan.log 2>&1) \
-        || { echo "plan failed in $dir:" >&2; cat "$dir/plan.log" >&2; exit 1; }
+        || { echo "plan failed in $dir:" >&2; tail -n 40 "$dir/plan.log" >&2; exit 1; }
     end=$(date +%s.%N)
     python3 -c "print($end - $start)"
 }
