@@ -25,12 +25,14 @@ build:
 demo: setup build
 	bash scripts/demo.sh
 
-## Format, lints and every test suite.
+## Format, lints, generated docs, and every test suite.
 test: setup lint-rust test-rust
 
 lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive examples
+	$(CARGO) run -q -p terraform-provider-pgha -- docs --check
 
 test-rust:
 	$(CARGO) test --workspace
@@ -38,6 +40,7 @@ test-rust:
 ## Benchmarks print ratios measured side by side; they are not tests.
 bench:
 	bash scripts/bench-config.sh
+	bash scripts/bench-provider.sh
 
 clean:
 	rm -rf $(WORK)
