@@ -190,6 +190,12 @@ pub fn schema() -> Schema {
         Attribute::new("options", Type::map(Type::String))
             .describe("Extra `[global]` options, written as given (`compress-type = \"zst\"`)."),
     )
+    .attribute(Attribute::bool("verify_bucket").describe(
+        "Check at apply (create and update) that the `s3` bucket exists and is readable, with \
+         a GetBucket call through OCI Object Storage's own API and the provider's OCI \
+         settings (see the authentication guide), not the S3 keys. Default `false`. Nothing \
+         is contacted at plan. Needs an `s3` repository.",
+    ))
     .attribute(
         Attribute::string("archive_command")
             .computed()
@@ -510,6 +516,15 @@ impl Renderer for StanzaResource {
     }
 
     fn render(args: &Value, diags: &mut Diagnostics) -> Option<Vec<(&'static str, Value)>> {
+        if args.get("verify_bucket").as_bool() == Some(true) && args.get("s3").is_null() {
+            diags.error_at(
+                attr("verify_bucket"),
+                "verify_bucket needs an s3 repository",
+                "Only a bucket in OCI Object Storage can be verified; remove `verify_bucket` \
+                 or use an `s3` block.",
+            );
+            return None;
+        }
         let spec = build_spec(args, diags)?;
         if check(&spec, diags) {
             return None;
@@ -555,6 +570,19 @@ impl Renderer for StanzaResource {
             ),
             ("spec", Value::from(spec_json)),
         ])
+    }
+
+    fn bucket_to_verify(args: &Value) -> Option<(crate::oci::BucketTarget, AttributePath)> {
+        let s3 = args.get("s3");
+        if args.get("verify_bucket").as_bool() != Some(true) || s3.is_null() {
+            return None;
+        }
+        let target = crate::oci::BucketTarget {
+            namespace: nonempty(s3, "namespace"),
+            bucket: string(s3, "bucket").unwrap_or_default(),
+            region: nonempty(s3, "region"),
+        };
+        Some((target, attr("s3").attribute("bucket")))
     }
 
     fn replacements(prior: &Value, planned: &Value) -> Vec<AttributePath> {

@@ -49,6 +49,14 @@ pub(crate) trait Renderer: Send + Sync + 'static {
 
     /// Paths whose change between `prior` and `planned` needs a new host.
     fn replacements(prior: &Value, planned: &Value) -> Vec<AttributePath>;
+
+    /// A bucket to check with GetBucket at apply (create and update), and the attribute to
+    /// report a failure at; `pgha_pgbackrest_stanza` returns one when `verify_bucket` is set.
+    /// Never called at plan.
+    fn bucket_to_verify(args: &Value) -> Option<(crate::oci::BucketTarget, AttributePath)> {
+        let _ = args;
+        None
+    }
 }
 
 /// A managed resource whose outputs `R` renders.
@@ -196,7 +204,13 @@ impl<R: Renderer> Resource for Rendered<R> {
         let failed = found.has_errors();
         errors_only(found, diags);
         match outputs {
-            Some(outputs) if !failed => Some(with_outputs(args, outputs)),
+            Some(outputs) if !failed => {
+                if let Some((target, at)) = R::bucket_to_verify(&args) {
+                    let settings = crate::oci::provider_settings();
+                    crate::oci::verify_bucket(&settings, &target, diags, Some(at)).await?;
+                }
+                Some(with_outputs(args, outputs))
+            }
             _ => None,
         }
     }
