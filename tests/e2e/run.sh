@@ -318,10 +318,13 @@ restore_start=$SECONDS
 recreated=1
 case $DRIVER in
     terraform)
-        replace=()
-        for h in "${E2E_ETCD_HOSTS[@]}" "${E2E_DB_HOSTS[@]}"; do replace+=("-replace=terraform_data.host[\"$h\"]"); done
-        pgha_log "terraform apply ${replace[*]}"
-        e2e_tf "$WORK" apply -auto-approve -input=false "${replace[@]}" || recreated=0
+        # All hosts down, then all up: `apply -replace` would replace each instance on its own,
+        # and a new etcd member meeting a still-running member of the old cluster refuses to
+        # start ("member ... has already been bootstrapped").
+        pgha_log "terraform destroy -target=terraform_data.etcd_host -target=terraform_data.db_host, then apply"
+        e2e_tf "$WORK" destroy -auto-approve -input=false \
+            -target=terraform_data.etcd_host -target=terraform_data.db_host || recreated=0
+        e2e_tf "$WORK" apply -auto-approve -input=false || recreated=0
         ;;
     cli)
         for h in "${E2E_DB_HOSTS[@]}"; do e2e_host_down "$WORK" "$h" || recreated=0; done

@@ -1,0 +1,217 @@
+# A real three-node HA PostgreSQL cluster on this machine, from the same resources as on OCI:
+# three pgha_etcd_member, a pgBackRest stanza on an S3-compatible store with TLS, three
+# pgha_patroni_node. Only the hosts are local: each is a loopback address (default ports, as if
+# on separate machines) and a root directory, and tests/standin/pgha-standin does for it what
+# cloud-init and systemd do for a VM: it applies the host's `cloud_init` document as it is.
+#
+#   etcd1..3  127.0.0.11-13     node1..3  127.0.0.21-23
+#   S3        127.0.0.30:443    (moto behind stunnel; stands in for OCI Object Storage)
+#   HAProxy   127.0.0.40:5432   (health check GET /primary on 8008; stands in for the OCI NLB)
+#
+#   make demo        # or: terraform apply (as root, with the provider from a dev override)
+#   make demo-down   # terraform destroy: every process stopped, every host directory removed
+
+locals {
+  cluster_name = "pgha"
+  repo_dir     = var.repo_dir != "" ? var.repo_dir : abspath("${path.module}/../..")
+  standin      = "${local.repo_dir}/tests/standin/pgha-standin"
+  services     = "${local.repo_dir}/tests/standin/local-services"
+
+  etcd_members = {
+    etcd1 = "127.0.0.11"
+    etcd2 = "127.0.0.12"
+    etcd3 = "127.0.0.13"
+  }
+  db_nodes = {
+    node1 = "127.0.0.21"
+    node2 = "127.0.0.22"
+    node3 = "127.0.0.23"
+  }
+  s3_address = "127.0.0.30"
+  bucket     = "pgbackrest"
+}
+
+resource "pgha_etcd_member" "etcd" {
+  for_each = local.etcd_members
+
+  name         = each.key
+  address      = each.value
+  members      = local.etcd_members
+  cluster_name = local.cluster_name
+
+  platform {
+    preset = "debian"
+    root   = "${var.work_dir}/hosts/${each.key}"
+  }
+}
+
+# The stanza: one name, one repository. The provider checks that a node's stanza was rendered for
+# the node's own platform, and each local host has its own `root`, so each node gets the same
+# stanza rendered for its root (on OCI, where no root is set, one resource serves every node).
+resource "pgha_pgbackrest_stanza" "main" {
+  for_each = local.db_nodes
+
+  name           = local.cluster_name
+  retention_full = 2
+  process_max    = 2
+
+  s3 {
+    bucket     = local.bucket
+    region     = "us-east-1"
+    endpoint   = local.s3_address
+    path       = "/pgbackrest"
+    ca_file    = "${var.work_dir}/s3/ca.crt"
+    access_key = "pgha-test-key"    # moto accepts any key
+    secret_key = "pgha-test-secret" # (inline: in the state and in pgbackrest.conf)
+  }
+
+  platform {
+    preset          = "debian"
+    root            = "${var.work_dir}/hosts/${each.key}"
+    patroni_bin_dir = var.patroni_bin_dir
+  }
+}
+
+resource "pgha_patroni_node" "db" {
+  for_each = local.db_nodes
+
+  cluster_name     = local.cluster_name
+  name             = each.key
+  address          = each.value
+  nodes            = local.db_nodes
+  dcs_hosts        = [for m in pgha_etcd_member.etcd : m.client_endpoint]
+  stanza           = pgha_pgbackrest_stanza.main[each.key].spec
+  postgres_version = 15 # Debian 12's
+
+  # The provider's defaults: ttl 20, loop_wait 5, retry_timeout 5, synchronous_mode on.
+
+  parameters = {
+    password_encryption = "scram-sha-256"
+    max_connections     = 100
+    shared_buffers      = "32MB"
+  }
+  client_cidrs = ["127.0.0.0/8"]
+  # On one machine a connection to 127.0.0.2x leaves from 127.0.0.1 (the loopback route's source
+  # address), not from the node's own address: streaming replication needs this line besides
+  # the per-node ones. Separate hosts do not.
+  pg_hba = ["host replication replicator 127.0.0.1/32 scram-sha-256"]
+
+  initdb {
+    encoding       = "UTF8"
+    locale         = "C.UTF-8"
+    data_checksums = true
+  }
+
+  admin_user {
+    name     = "app_admin"
+    options  = ["createrole", "createdb"]
+    password = var.admin_password
+  }
+
+  superuser_password   = var.superuser_password
+  replication_password = var.replication_password
+  rewind_password      = var.rewind_password
+  restapi_username     = "patroni"
+  restapi_password     = var.restapi_password
+
+  platform {
+    preset          = "debian"
+    root            = "${var.work_dir}/hosts/${each.key}"
+    patroni_bin_dir = var.patroni_bin_dir
+  }
+}
+
+# ------------------------------------------------------------------------------------------------
+# The machines. On OCI these are oci_core_instance (user_data = base64encode(cloud_init)),
+# oci_objectstorage_bucket and oci_network_load_balancer; here they are processes on loopback.
+
+resource "terraform_data" "s3" {
+  input = {
+    work     = var.work_dir
+    bucket   = local.bucket
+    services = local.services
+  }
+
+  provisioner "local-exec" {
+    command = "'${self.input.services}' s3-up '${self.input.work}' '${self.input.bucket}'"
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "'${self.input.services}' s3-down '${self.input.work}'"
+  }
+}
+
+resource "terraform_data" "etcd_host" {
+  for_each   = local.etcd_members
+  depends_on = [terraform_data.s3]
+
+  # A changed document means a new instance (cloud-init runs only at first boot).
+  triggers_replace = [pgha_etcd_member.etcd[each.key].cloud_init]
+
+  input = {
+    host       = each.key
+    tier       = 10
+    root       = "${var.work_dir}/hosts/${each.key}"
+    work       = var.work_dir
+    standin    = local.standin
+    cloud_init = pgha_etcd_member.etcd[each.key].cloud_init
+  }
+
+  provisioner "local-exec" {
+    command     = "'${self.input.standin}' up --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' --tier ${self.input.tier} --cloud-init-env PGHA_CLOUD_INIT 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
+    environment = { PGHA_CLOUD_INIT = self.input.cloud_init }
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "'${self.input.standin}' down --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
+  }
+}
+
+resource "terraform_data" "db_host" {
+  for_each = local.db_nodes
+  # etcd and the object store first: the bootstrap script asks the repository whether there is
+  # a backup to restore before anything else.
+  depends_on = [terraform_data.s3, terraform_data.etcd_host]
+
+  triggers_replace = [pgha_patroni_node.db[each.key].cloud_init]
+
+  input = {
+    host       = each.key
+    tier       = 50
+    root       = "${var.work_dir}/hosts/${each.key}"
+    work       = var.work_dir
+    standin    = local.standin
+    cloud_init = pgha_patroni_node.db[each.key].cloud_init
+  }
+
+  provisioner "local-exec" {
+    command     = "'${self.input.standin}' up --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' --tier ${self.input.tier} --cloud-init-env PGHA_CLOUD_INIT 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
+    environment = { PGHA_CLOUD_INIT = self.input.cloud_init }
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "'${self.input.standin}' down --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
+  }
+}
+
+resource "terraform_data" "load_balancer" {
+  depends_on = [terraform_data.db_host]
+
+  input = {
+    work     = var.work_dir
+    services = local.services
+    backends = join(" ", [for n in pgha_patroni_node.db : n.address])
+  }
+
+  provisioner "local-exec" {
+    command = "'${self.input.services}' lb-up '${self.input.work}' ${self.input.backends}"
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "'${self.input.services}' lb-down '${self.input.work}'"
+  }
+}

@@ -1,0 +1,19 @@
+output "connect" {
+  description = "psql through the load balancer (the leader), as the superuser."
+  value       = "PGPASSWORD=<superuser_password> psql -h 127.0.0.40 -p 5432 -U postgres postgres"
+}
+
+output "restapi_urls" {
+  description = "Patroni's REST API of each node (GET /primary answers 200 on the leader)."
+  value       = { for k, n in pgha_patroni_node.db : k => n.restapi_url }
+}
+
+output "patronictl" {
+  description = "patronictl with node1's configuration."
+  value       = "${var.patroni_bin_dir}/patronictl -c ${var.work_dir}/hosts/node1/etc/patroni/patroni.yml list"
+}
+
+output "work_dir" {
+  description = "Hosts, logs and process ids of the local cluster."
+  value       = var.work_dir
+}
