@@ -37,7 +37,15 @@ fn data_source(bucket: &str) -> String {
     )
 }
 
-const RESOURCE: &str = "resource \"pgha_example\" \"a\" {\n  name = \"alpha\"\n}\n";
+/// A resource whose election timeout is `timeout_ms`.
+fn resource(timeout_ms: u32) -> String {
+    format!(
+        "resource \"pgha_etcd_member\" \"a\" {{\n  name                = \"e1\"\n  \
+         address             = \"10.0.0.1\"\n  cluster_name        = \"pg\"\n  \
+         election_timeout_ms = {timeout_ms}\n  \
+         members             = {{ e1 = \"10.0.0.1\", e2 = \"10.0.0.2\", e3 = \"10.0.0.3\" }}\n}}\n"
+    )
+}
 
 fn tf(ws: &Workspace, env: &[(String, String)], args: &[&str]) -> Run {
     ws.terraform_with_env(args, &env_refs(env))
@@ -72,7 +80,7 @@ fn resources_need_no_settings_and_contact_nothing() {
     let standin = start_standin(&empty_bucket_root(tmp.path()), &key, 0);
 
     // No provider block at all.
-    let ws = Workspace::new(RESOURCE);
+    let ws = Workspace::new(&resource(1000));
     plan(&ws, &env).success();
     apply(&ws, &env).success();
 
@@ -83,12 +91,10 @@ fn resources_need_no_settings_and_contact_nothing() {
         &hcl(&key.private_pem.display().to_string()),
         &hcl("/nonexistent/key.pem"),
     );
-    ws.set_config(&format!("{block}\n{RESOURCE}"));
+    ws.set_config(&format!("{block}\n{}", resource(1000)));
     let run = plan(&ws, &env).success();
     assert!(run.stdout.contains("No changes"), "{}", run.output());
-    ws.set_config(&format!(
-        "{block}\nresource \"pgha_example\" \"a\" {{\n  name = \"beta\"\n}}\n"
-    ));
+    ws.set_config(&format!("{block}\n{}", resource(1500)));
     apply(&ws, &env).success();
     assert!(api_calls(&standin).is_empty(), "{:?}", api_calls(&standin));
 

@@ -120,6 +120,8 @@ fn lifecycle_apply_update_replace_import_upgrade_destroy() {
     ws.destroy();
     let state = ws.state_json();
     assert!(state["values"].is_null() || state["values"]["root_module"]["resources"].is_null());
+    // Gone from state, still in the configuration: the next plan creates it again.
+    assert_eq!(actions(&ws.plan_json(), ADDR), ["create"]);
 }
 
 #[test]

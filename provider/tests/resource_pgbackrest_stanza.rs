@@ -1,6 +1,6 @@
 //! `pgha_pgbackrest_stanza` through the real Terraform CLI: lifecycle, replacement on a new
 //! repository location, JSON import, attribute-path errors, and inline secrets kept out of every
-//! output Terraform prints.
+//! output Terraform prints (plan, `plan -json`, apply, and the plan of a changed secret).
 
 mod support;
 
@@ -158,6 +158,11 @@ fn inline_secrets_stay_out_of_plan_and_apply_output() {
     );
     // The inline key is worth a warning, which never quotes it.
     assert!(plan.output().contains("Warning: S009"), "{}", plan.output());
+    // Nor does the machine-readable UI stream of `plan -json`.
+    let (run, messages) = ws.plan_stream();
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(!messages.is_empty());
+    assert!(!run.output().contains(SECRET));
     let apply = ws.apply();
     assert!(!apply.output().contains(SECRET));
     let saved = ws.plan_json();
@@ -165,4 +170,22 @@ fn inline_secrets_stay_out_of_plan_and_apply_output() {
     assert_eq!(change["before_sensitive"]["spec"], true);
     assert_eq!(change["before_sensitive"]["pgbackrest_conf"], true);
     assert_eq!(change["before_sensitive"]["s3"]["secret_key"], true);
+
+    // A new secret is a change Terraform shows without either value.
+    const NEW_SECRET: &str = "zQ8-rotated-S3-key-9001";
+    ws.set_config(&cfg.replace(SECRET, NEW_SECRET));
+    let update = ws.plan_text();
+    assert!(
+        !update.output().contains(SECRET) && !update.output().contains(NEW_SECRET),
+        "{}",
+        update.output()
+    );
+    assert!(
+        update.stdout.contains("(sensitive value)"),
+        "{}",
+        update.stdout
+    );
+    assert_eq!(actions(&ws.plan_json(), ADDR), ["update"]);
+    let apply = ws.apply();
+    assert!(!apply.output().contains(SECRET) && !apply.output().contains(NEW_SECRET));
 }

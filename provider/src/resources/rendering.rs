@@ -289,3 +289,42 @@ impl<R: Renderer> Resource for Rendered<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::etcd_member::EtcdMemberResource;
+
+    /// Terraform refuses a state newer than the schema before asking the provider, so the
+    /// provider's own refusal is reachable only through the trait.
+    #[tokio::test]
+    async fn upgrade_reads_older_versions_and_refuses_others() {
+        let resource = Rendered::<EtcdMemberResource>::new();
+        let prior = serde_json::json!({
+            "name": "e1", "address": "10.0.0.1", "cluster_name": "pg",
+            "members": {"e1": "10.0.0.1", "e2": "10.0.0.2", "e3": "10.0.0.3"},
+            "env_file": "stale", "dropped_in_version_1": true
+        });
+        let mut diags = Diagnostics::default();
+        let state = resource
+            .upgrade(0, &prior, &mut diags)
+            .await
+            .expect("version 0 upgrades");
+        assert!(diags.0.is_empty(), "{diags:?}");
+        assert!(state
+            .get("env_file")
+            .as_str()
+            .is_some_and(|e| e.contains("ETCD_NAME=\"e1\"")));
+        assert_eq!(state.get("peer_url"), &Value::from("http://10.0.0.1:2380"));
+        assert_eq!(state.get("dropped_in_version_1"), &Value::Null);
+
+        for version in [-1, SCHEMA_VERSION + 1] {
+            let mut diags = Diagnostics::default();
+            assert!(resource
+                .upgrade(version, &prior, &mut diags)
+                .await
+                .is_none());
+            assert!(diags.has_errors(), "version {version}");
+        }
+    }
+}

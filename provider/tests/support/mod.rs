@@ -9,9 +9,9 @@
 //! workspace kills anything that is.
 //!
 //! ```ignore
-//! let ws = Workspace::new(r#"resource "pgha_example" "a" { name = "alpha" }"#);
+//! let ws = Workspace::new(r#"resource "terraform_data" "a" { input = "alpha" }"#);
 //! ws.apply();
-//! assert_eq!(ws.plan_exit_code(), PlanOutcome::NoChanges);
+//! assert_eq!(ws.plan_outcome(), PlanOutcome::NoChanges);
 //! ```
 #![allow(dead_code)] // each test binary uses a different subset
 
