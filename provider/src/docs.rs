@@ -35,19 +35,11 @@ pub enum DocsError {
 /// Generated docs: relative path (`resources/x.md`) → content.
 pub type DocSet = BTreeMap<PathBuf, String>;
 
-/// Render every page. `include_undocumented` also renders the internal scaffolding resources
-/// listed in [`crate::resources::UNDOCUMENTED`], which are not committed.
-pub fn generate(
-    schemas: &Schemas,
-    examples: &Path,
-    include_undocumented: bool,
-) -> Result<DocSet, DocsError> {
+/// Render every page: the index, and one page per resource and data source.
+pub fn generate(schemas: &Schemas, examples: &Path) -> Result<DocSet, DocsError> {
     let mut docs = DocSet::new();
     docs.insert(PathBuf::from("index.md"), index_page(schemas, examples)?);
     for (name, schema) in &schemas.resources {
-        if !include_undocumented && crate::resources::UNDOCUMENTED.contains(&name.as_str()) {
-            continue;
-        }
         let dir = examples.join("resources").join(name);
         let page = type_page(
             name,
@@ -161,7 +153,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, DocsError> {
     }
 }
 
-/// `pgha_example` → `example`, the Registry's page name.
+/// `pgha_etcd_member` → `etcd_member`, the Registry's page name.
 fn short(type_name: &str) -> &str {
     type_name
         .strip_prefix(&format!("{}_", crate::PROVIDER_NAME))
@@ -460,75 +452,105 @@ fn type_name(t: &Type) -> String {
 mod tests {
     use super::*;
 
+    const MEMBER: &str = "pgha_etcd_member";
+
     fn examples() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
-        let res = dir.path().join("resources/pgha_example");
+        let res = dir.path().join("resources").join(MEMBER);
         std::fs::create_dir_all(&res).expect("mkdir");
         std::fs::write(
             res.join("resource.tf"),
-            "resource \"pgha_example\" \"x\" {}\n",
+            "resource \"pgha_etcd_member\" \"x\" {}\n",
         )
         .expect("write");
         std::fs::write(
             res.join("import.sh"),
-            "terraform import pgha_example.x alpha\n",
+            "terraform import pgha_etcd_member.x e1\n",
         )
         .expect("write");
         dir
     }
 
     #[test]
-    fn example_page_lists_constraints_sensitivity_blocks_and_import() {
+    fn resource_page_lists_constraints_blocks_nested_objects_and_import() {
         let schemas = crate::provider::schemas().expect("schemas");
         let ex = examples();
-        let docs = generate(&schemas, ex.path(), true).expect("generate");
-        let page = &docs[Path::new("resources/example.md")];
-        assert!(page.starts_with("---\npage_title: \"pgha_example Resource - pgha\""));
+        let docs = generate(&schemas, ex.path()).expect("generate");
+        let page = &docs[Path::new("resources/etcd_member.md")];
+        assert!(page.starts_with("---\npage_title: \"pgha_etcd_member Resource - pgha\""));
         let required = page.find("### Required").expect("required section");
         let optional = page.find("### Optional").expect("optional section");
         let read_only = page.find("### Read-Only").expect("read-only section");
         assert!(required < optional && optional < read_only);
-        assert!(page.contains("- `name` (String) Name:"));
-        assert!(page.contains("- `sensitive` (String, Sensitive)"));
-        assert!(page.contains(
-            "- `item` (Block List) A key/value pair; keys must be unique. \
-             (see [below for nested schema](#nestedblock--item))"
+        let in_section = |line: &str, from: usize, to: usize| page[from..to].contains(line);
+        assert!(in_section(
+            "- `name` (String) Member name",
+            required,
+            optional
         ));
-        assert!(page.contains("<a id=\"nestedblock--item\"></a>\n### Nested Schema for `item`"));
-        assert!(page.contains("- `rendered` (String)"));
-        assert!(page.contains("```terraform\nresource \"pgha_example\" \"x\" {}\n```"));
+        assert!(in_section(
+            "- `members` (Map of String)",
+            required,
+            optional
+        ));
+        assert!(in_section("- `client_port` (Number)", optional, read_only));
+        assert!(in_section("- `env_file` (String)", read_only, page.len()));
+        assert!(page.contains("- `tls` (Block) TLS for client and peer traffic."));
+        assert!(page.contains("(see [below for nested schema](#nestedblock--tls))"));
+        assert!(page.contains("<a id=\"nestedblock--tls\"></a>\n### Nested Schema for `tls`"));
+        assert!(page.contains("- `files` (List of Object)"));
+        assert!(page.contains("<a id=\"nestedatt--files\"></a>\n### Nested Schema for `files`"));
+        assert!(page.contains("```terraform\nresource \"pgha_etcd_member\" \"x\" {}\n```"));
         assert!(page.contains("## Import"));
-        assert!(page.contains("terraform import pgha_example.x alpha"));
+        assert!(page.contains("terraform import pgha_etcd_member.x e1"));
+
+        // Sensitivity is part of the type column; a resource without an example has no
+        // Example Usage or Import section.
+        let stanza = &docs[Path::new("resources/pgbackrest_stanza.md")];
+        assert!(stanza.contains("- `spec` (String, Sensitive)"), "{stanza}");
+        assert!(!stanza.contains("## Example Usage") && !stanza.contains("## Import"));
     }
 
     #[test]
-    fn internal_resources_are_left_out_by_default() {
+    fn every_resource_and_data_source_has_a_page() {
         let schemas = crate::provider::schemas().expect("schemas");
         let ex = examples();
-        let docs = generate(&schemas, ex.path(), false).expect("generate");
+        let docs = generate(&schemas, ex.path()).expect("generate");
         assert!(docs.contains_key(Path::new("index.md")));
-        assert!(!docs.contains_key(Path::new("resources/example.md")));
+        for (name, _) in &schemas.resources {
+            let page = PathBuf::from(format!("resources/{}.md", short(name)));
+            assert!(docs.contains_key(&page), "{name}");
+        }
+        for (name, _) in &schemas.data_sources {
+            let page = PathBuf::from(format!("data-sources/{}.md", short(name)));
+            assert!(docs.contains_key(&page), "{name}");
+        }
+        assert_eq!(
+            docs.len(),
+            1 + schemas.resources.len() + schemas.data_sources.len()
+        );
     }
 
     #[test]
     fn check_detects_missing_changed_and_extra_pages() {
         let schemas = crate::provider::schemas().expect("schemas");
         let ex = examples();
-        let docs = generate(&schemas, ex.path(), true).expect("generate");
+        let docs = generate(&schemas, ex.path()).expect("generate");
         let out = tempfile::tempdir().expect("tempdir");
         assert_eq!(stale(out.path(), &docs).expect("check").len(), docs.len());
 
         write(out.path(), &docs).expect("write");
         assert!(stale(out.path(), &docs).expect("check").is_empty());
 
-        let page = out.path().join("resources/example.md");
+        let page = out.path().join("resources/etcd_member.md");
         std::fs::write(&page, "edited by hand\n").expect("edit");
-        let extra = out.path().join("resources/gone.md");
+        // A page left behind by a resource type the provider no longer has.
+        let extra = out.path().join("resources/example.md");
         std::fs::write(&extra, "old\n").expect("extra");
         let problems = stale(out.path(), &docs).expect("check");
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("example.md is out of date"));
-        assert!(problems[1].contains("gone.md documents a type"));
+        assert!(problems[0].contains("etcd_member.md is out of date"));
+        assert!(problems[1].contains("example.md documents a type"));
 
         write(out.path(), &docs).expect("rewrite");
         assert!(!extra.exists());

@@ -12,7 +12,7 @@ use terraform_provider_pgha::{docs, logging, provider, tfplugin};
 const USAGE: &str = "\
 usage:
   terraform-provider-pgha                 (started by Terraform; serves the provider)
-  terraform-provider-pgha docs [--out DIR] [--examples DIR] [--check] [--include-internal]
+  terraform-provider-pgha docs [--out DIR] [--examples DIR] [--check]
       Generate Registry docs (default --out docs, --examples examples) from the provider's
       schema; with --check, write nothing and exit 1 if DIR is stale.
   terraform-provider-pgha --version";
@@ -70,12 +70,10 @@ fn docs_command(args: &[String]) -> ExitCode {
     let mut out = PathBuf::from("docs");
     let mut examples = PathBuf::from("examples");
     let mut check = false;
-    let mut include_internal = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--check" => check = true,
-            "--include-internal" => include_internal = true,
             "--out" | "--examples" => {
                 let Some(value) = iter.next() else {
                     eprintln!("{arg} needs a directory\n{USAGE}");
@@ -95,7 +93,7 @@ fn docs_command(args: &[String]) -> ExitCode {
     }
     let result = provider::schemas()
         .map_err(docs::DocsError::Schema)
-        .and_then(|schemas| docs::generate(&schemas, &examples, include_internal));
+        .and_then(|schemas| docs::generate(&schemas, &examples));
     let generated = match result {
         Ok(d) => d,
         Err(e) => {

@@ -48,7 +48,7 @@ impl Provider for PghaProvider {
     }
 }
 
-/// Schemas of everything the provider serves, keyed by full type name (`pgha_example`), in
+/// Schemas of everything the provider serves, keyed by full type name (`pgha_etcd_member`), in
 /// name order. Used by the docs generator; goes through the same trait calls as the server.
 pub struct Schemas {
     /// The provider block.

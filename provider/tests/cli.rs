@@ -32,7 +32,6 @@ fn docs_check_fails_when_stale_and_passes_after_generation() {
             .arg(out_dir.path())
             .arg("--examples")
             .arg(fixtures())
-            .arg("--include-internal")
             .args(extra);
         cmd.output().expect("run docs")
     };
@@ -42,14 +41,14 @@ fn docs_check_fails_when_stale_and_passes_after_generation() {
     assert!(String::from_utf8_lossy(&check.stderr).contains("index.md is missing"));
 
     assert!(docs(&[]).status.success());
-    let page = std::fs::read_to_string(out_dir.path().join("resources/example.md"))
+    let page = std::fs::read_to_string(out_dir.path().join("resources/etcd_member.md"))
         .expect("resource page written");
-    assert!(page.contains("# pgha_example (Resource)"));
+    assert!(page.contains("# pgha_etcd_member (Resource)"));
     assert!(
-        page.contains("value = \"primary\""),
+        page.contains("e3 = \"10.0.0.3\""),
         "example from resource.tf:\n{page}"
     );
-    assert!(page.contains("terraform import pgha_example.example alpha"));
+    assert!(page.contains("terraform import pgha_etcd_member.example e1"));
     let index = std::fs::read_to_string(out_dir.path().join("index.md")).expect("index");
     assert!(index.contains("provider \"pgha\" {}"), "{index}");
     assert!(index.contains("## Schema"), "{index}");
@@ -61,17 +60,15 @@ fn docs_check_fails_when_stale_and_passes_after_generation() {
         String::from_utf8_lossy(&check.stderr)
     );
 
-    // Without --include-internal the example page is a page for an undocumented type.
-    let mut cmd = binary();
-    let strict = cmd
-        .args(["docs", "--check", "--out"])
-        .arg(out_dir.path())
-        .arg("--examples")
-        .arg(fixtures())
-        .output()
-        .expect("run docs");
-    assert_eq!(strict.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&strict.stderr).contains("example.md documents a type"));
+    // A page left behind by a resource type the provider no longer serves fails the check.
+    std::fs::write(out_dir.path().join("resources/example.md"), "old\n").expect("write");
+    let check = docs(&["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr)
+        .contains("example.md documents a type the provider does not have"));
+    assert!(docs(&[]).status.success());
+    assert!(!out_dir.path().join("resources/example.md").exists());
+    assert!(docs(&["--check"]).status.success());
 }
 
 #[test]
@@ -79,6 +76,12 @@ fn unknown_arguments_are_rejected() {
     let out = binary().arg("--frobnicate").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     let out = binary().args(["docs", "--out"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    // Every type is documented: there is no switch for internal ones.
+    let out = binary()
+        .args(["docs", "--check", "--include-internal"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -1,8 +1,8 @@
 //! Managed resources, one module per resource type.
 //!
-//! Each module exposes `TYPE_NAME`, a `schema()` function and a type implementing
-//! [`tfplugin::Resource`] (whose `type_name` is the full name, `pgha_...`); register it in
-//! [`all`].
+//! Each resource module exposes `TYPE_NAME` (the full name, `pgha_...`), a `schema()` function
+//! and a type implementing `rendering::Renderer`, served as a [`tfplugin::Resource`] through
+//! `rendering::Rendered`; register it in [`all`]. [`cluster_map`] holds what they share.
 
 use std::sync::Arc;
 
@@ -10,7 +10,6 @@ use tfplugin::Resource;
 
 pub mod cluster_map;
 pub mod etcd_member;
-pub mod example;
 pub mod patroni_node;
 pub mod pgbackrest_stanza;
 pub mod rendering;
@@ -18,12 +17,8 @@ pub mod rendering;
 /// Every resource the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(example::ExampleResource),
         Arc::new(rendering::Rendered::<etcd_member::EtcdMemberResource>::new()),
         Arc::new(rendering::Rendered::<patroni_node::PatroniNodeResource>::new()),
         Arc::new(rendering::Rendered::<pgbackrest_stanza::StanzaResource>::new()),
     ]
 }
-
-/// Resource types that are internal scaffolding and get no committed Registry docs.
-pub const UNDOCUMENTED: &[&str] = &[example::TYPE_NAME];
