@@ -1,16 +1,15 @@
 //! The pgha Terraform provider: resources that model, validate and render the files of a
 //! Patroni + etcd + pgBackRest PostgreSQL cluster, served over tfplugin6 by [`tfplugin`].
 //!
-//! Layout: every resource lives in its own module under [`resources`] (schema, validation,
-//! plan and apply side by side, so a reviewer reads one file per resource), written against
-//! the [`tfplugin`] traits and values. [`planning`] holds the small plan-time helpers they
-//! share.
+//! Layout: every resource lives in its own module under [`resources`] (schema, the mapping of
+//! its arguments onto the library's model, and where each finding lands, side by side, so a
+//! reviewer reads one file per resource); the lifecycle they share is written once against the
+//! [`tfplugin`] traits and values.
 
 pub mod data_sources;
 pub mod docs;
 pub mod logging;
 pub mod oci;
-pub mod planning;
 pub mod provider;
 pub mod resources;
 
