@@ -35,8 +35,11 @@ terraform {
     pgha = { source = "pgha/pgha" }
   }
 }
-resource "pgha_example" "a" {
-  name = "alpha"
+resource "pgha_etcd_member" "a" {
+  name         = "e1"
+  address      = "10.0.0.1"
+  cluster_name = "pg"
+  members      = { e1 = "10.0.0.1", e2 = "10.0.0.2", e3 = "10.0.0.3" }
 }
 TF
 cat >"$work/builtin/main.tf" <<'TF'
@@ -67,7 +70,7 @@ mp=$(median "${pgha[@]}")
 mb=$(median "${builtin[@]}")
 size=$(stat -c %s "$bin")
 echo "runs per configuration:       $n"
-echo "plan, pgha_example (median):  ${mp} ms"
+echo "plan, pgha_etcd_member (median): ${mp} ms"
 echo "plan, terraform_data (median): ${mb} ms"
 awk -v p="$mp" -v b="$mb" 'BEGIN {printf "provider start-up overhead:   %.0f ms (ratio %.2f)\n", p - b, p / b}'
 echo "binary size:                  $size bytes ($(awk -v s="$size" 'BEGIN {printf "%.1f", s/1048576}') MiB) $bin"
