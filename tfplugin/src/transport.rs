@@ -122,8 +122,11 @@ pub async fn serve<P: Provider + 'static>(provider: P) -> Result<(), ServeError>
         let (acceptor, cert) = tls_acceptor(&client_pem)?;
         (Some(acceptor), cert)
     };
-    write_handshake(&socket, &server_cert)?;
+    // Handlers first: Terraform (or a test) may send SIGTERM as soon as it reads the handshake,
+    // and without a handler the default action would kill the process before the socket
+    // directory is removed.
     watch_signals(shutdown.clone());
+    write_handshake(&socket, &server_cert)?;
 
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Conn>>(8);
     tokio::spawn(accept_loop(listener, acceptor, tx, shutdown.clone()));
