@@ -14,6 +14,9 @@
 #   scripts/bench-failover.sh                 # as root; needs the addresses of the local cluster free
 #   BENCH_KILLS=5 BENCH_SETTINGS="defaults tutorial" scripts/bench-failover.sh
 #
+# Then, per setting, the etcd leader's host is crashed under write load (BENCH_ETCD_LOSS=0 skips
+# it): Patroni's leader should keep its key through etcd's election, without a failover.
+#
 # Settings (ttl/loop_wait/retry_timeout): tutorial 120/10/10 (the seed's), defaults 20/5/5
 # (pgha-config/src/defaults.rs), loop2 20/2/5 (a shorter HA loop). Results go to stdout and to
 # $WORK/bench.tsv.
@@ -127,6 +130,50 @@ for s in $settings; do
 done
 pgha_wait_for "healthy again" 240 e2e_healthy 3 || true
 
+# DCS leader loss: the etcd leader's host crashes under write load. With retry_timeout above
+# etcd's election timeout, Patroni's leader keeps its key through the etcd election: no
+# failover, only a pause in commits.
+if [[ ${BENCH_ETCD_LOSS:-1} == 1 ]]; then
+    etcd_results=$WORK/etcd-loss.tsv
+    printf 'setting	etcd_leader	patroni_leader_before	after	timeline_before	after	longest_commit_gap_s	lost
+' >"$etcd_results"
+    for s in $settings; do
+        read -r ttl loop retry <<<"${timing[$s]}"
+        set_timing "$ttl" "$loop" "$retry"
+        pgha_wait_for "healthy with a synchronous standby" 240 sync_ready
+        run=$((run + 1))
+        pl=$(e2e_leader)
+        tl=$(e2e_members | awk '$2 == "leader" {print $4}')
+        eip=$(e2e_etcd_leader_ip)
+        eh=""
+        for h in "${E2E_ETCD_HOSTS[@]}"; do [[ ${E2E_IP[$h]} == "$eip" ]] && eh=$h; done
+        acks=$WORK/acks.$run
+        stop=$WORK/stop.$run
+        "$E2E_PY" "$repo/tests/e2e/writer.py" --dsn "$(e2e_lb_dsn "$WORK")" --table bench_writes \
+            --out "$acks" --stop-file "$stop" --start $((run * 10000000)) >>"$WORK/logs/writer.log" 2>&1 &
+        wpid=$!
+        pgha_wait_for "100 commits" 30 acks_at_least "$acks" 100
+        t0=$(date +%s.%N)
+        pgha_log "$s: crashing etcd leader $eh under write load (Patroni leader $pl)"
+        "$E2E_STANDIN" crash --host "$eh" --root "$(e2e_root "$WORK" "$eh")" --work "$WORK" \
+            2>>"$WORK/logs/$eh-cloud-init.log"
+        sleep $((ttl + 5))
+        touch "$stop"
+        wait "$wpid" || true
+        pl2=$(e2e_leader || echo none)
+        tl2=$(e2e_members | awk '$2 == "leader" {print $4}')
+        gap=$(awk -v t="$t0" '$1 != "ERR" {if (p != "" && $2 > t - 5 && $2 - p > m) m = $2 - p; p = $2} END {printf "%.1f", m}' "$acks")
+        present=$WORK/present.$run
+        e2e_psql_lb "$WORK" "SELECT seq FROM bench_writes WHERE seq >= $((run * 10000000)) AND seq < $(((run + 1) * 10000000)) ORDER BY seq" >"$present"
+        lost=$(awk '$1 != "ERR" {print $1}' "$acks" | sort -n | comm -23 - <(sort -n "$present") | wc -l)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$eh" "$pl" "$pl2" "$tl" "$tl2" "$gap" "$lost" >>"$etcd_results"
+        pgha_log "$s: Patroni leader $pl -> $pl2, timeline $tl -> $tl2, longest pause between commits ${gap}s, $lost lost"
+        "$E2E_STANDIN" boot --host "$eh" --root "$(e2e_root "$WORK" "$eh")" --work "$WORK" \
+            2>>"$WORK/logs/$eh-cloud-init.log"
+        pgha_wait_for "etcd healthy again" 60 e2e_etcd_healthy
+    done
+fi
+
 if ((apply_runs > 1)); then
     for _ in $(seq 2 "$apply_runs"); do
         pgha_log "destroy and apply again for another apply-to-healthy sample"
@@ -158,6 +205,11 @@ if "tutorial" in med and "defaults" in med:
 if "loop2" in med and "defaults" in med:
     print(f"ratio of medians loop2/defaults: {med['loop2'] / med['defaults']:.2f}x")
 PY
+if [[ -n ${etcd_results:-} ]]; then
+    echo
+    echo "etcd leader crash under write load (no Patroni failover expected):"
+    column -t -s $'\t' "$etcd_results"
+fi
 echo
 echo "terraform apply -> applied / healthy (leader + 2 streaming, lag 0) / first full backup, seconds:"
 for t in "${apply_times[@]}"; do echo "  $t"; done

@@ -176,18 +176,30 @@ e2e_down() {
     esac
 }
 
-# e2e_etcd_stop WORK : stop the etcd members, followers first and the leader last (stopping all
-# at once makes the leader hand over to a member that is itself going away: ~7 s instead of <1).
-# Also the stop hook of tier 10 for pgha_stop_all.
-e2e_etcd_stop() {
-    local work=$1 leader="" h
-    leader=$(ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=2s \
+# e2e_etcd_leader_ip : the address of the etcd member that is the Raft leader.
+e2e_etcd_leader_ip() {
+    ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=2s \
         --endpoints=http://127.0.0.11:2379,http://127.0.0.12:2379,http://127.0.0.13:2379 \
         endpoint status -w json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for s in json.load(sys.stdin):
     if s["Status"]["leader"] == s["Status"]["header"]["member_id"]:
-        print(s["Endpoint"].split("//")[1].split(":")[0])' 2>/dev/null || true)
+        print(s["Endpoint"].split("//")[1].split(":")[0])' 2>/dev/null
+}
+
+# e2e_etcd_healthy : all three members answer `endpoint health`.
+e2e_etcd_healthy() {
+    ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=2s \
+        --endpoints=http://127.0.0.11:2379,http://127.0.0.12:2379,http://127.0.0.13:2379 \
+        endpoint health >/dev/null 2>&1
+}
+
+# e2e_etcd_stop WORK : stop the etcd members, followers first and the leader last (stopping all
+# at once makes the leader hand over to a member that is itself going away: ~7 s instead of <1).
+# Also the stop hook of tier 10 for pgha_stop_all.
+e2e_etcd_stop() {
+    local work=$1 leader="" h
+    leader=$(e2e_etcd_leader_ip || true)
     for h in "${E2E_ETCD_HOSTS[@]}"; do
         [[ ${E2E_IP[$h]} == "$leader" ]] && continue
         e2e_host_down "$work" "$h" --keep-data || true
