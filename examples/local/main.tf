@@ -45,12 +45,9 @@ resource "pgha_etcd_member" "etcd" {
   }
 }
 
-# The stanza: one name, one repository. The provider checks that a node's stanza was rendered for
-# the node's own platform, and each local host has its own `root`, so each node gets the same
-# stanza rendered for its root (on OCI, where no root is set, one resource serves every node).
+# The stanza: one name, one repository, written once for every node. Each node renders its own
+# pgbackrest.conf and commands from it with its own platform block (here: its own `root`).
 resource "pgha_pgbackrest_stanza" "main" {
-  for_each = local.db_nodes
-
   name           = local.cluster_name
   retention_full = 2
   process_max    = 2
@@ -67,7 +64,6 @@ resource "pgha_pgbackrest_stanza" "main" {
 
   platform {
     preset          = "debian"
-    root            = "${var.work_dir}/hosts/${each.key}"
     patroni_bin_dir = var.patroni_bin_dir
   }
 }
@@ -80,7 +76,7 @@ resource "pgha_patroni_node" "db" {
   address          = each.value
   nodes            = local.db_nodes
   dcs_hosts        = [for m in pgha_etcd_member.etcd : m.client_endpoint]
-  stanza           = pgha_pgbackrest_stanza.main[each.key].spec
+  stanza           = pgha_pgbackrest_stanza.main.spec
   postgres_version = 15 # Debian 12's
 
   # The provider's defaults: ttl 20, loop_wait 5, retry_timeout 5, synchronous_mode on.

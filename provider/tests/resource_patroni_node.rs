@@ -213,3 +213,49 @@ fn inline_passwords_go_to_sensitive_outputs_only() {
     assert_eq!(change["before_sensitive"]["cloud_init"], true);
     assert_eq!(change["before_sensitive"]["patroni_yml"], true);
 }
+
+/// One stanza serves nodes whose platforms differ only in `root` (hosts sharing a machine), and
+/// each node renders with its own root; a node on another layout than its stanza is refused at
+/// `platform`.
+#[test]
+fn a_stanza_is_shared_across_roots_but_not_across_layouts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    let repo = repo.to_str().expect("utf-8 path");
+
+    let rooted = "  platform {\n    root = \"/srv/hosts/db1\"\n  }\n";
+    let ws = Workspace::new(&config("10.0.0.21", repo, rooted));
+    let plan = ws.plan_json();
+    assert_eq!(actions(&plan, ADDR), ["create"]);
+    let after = &resource_change(&plan, ADDR)["change"]["after"];
+    let yml = after["files"]
+        .as_array()
+        .and_then(|fs| {
+            fs.iter()
+                .find(|f| f["path"] == "/srv/hosts/db1/etc/patroni/patroni.yml")
+        })
+        .and_then(|f| f["content"].as_str())
+        .unwrap_or_else(|| panic!("no rooted patroni.yml in {:#}", after["files"]));
+    assert!(
+        yml.contains("data_dir: /srv/hosts/db1/var/lib/pgsql/17/data"),
+        "{yml}"
+    );
+
+    let other_layout = "  platform {\n    preset = \"debian\"\n  }\n";
+    ws.set_config(&config("10.0.0.21", repo, other_layout));
+    let diags = plan_diagnostics(&ws);
+    let d = diags
+        .iter()
+        .find(|d| d["summary"] == "The stanza was rendered for another platform")
+        .unwrap_or_else(|| panic!("no platform diagnostic in {diags:#?}"));
+    let text = std::fs::read_to_string(ws.path().join("main.tf")).expect("main.tf");
+    assert_eq!(
+        d["range"]["start"]["line"].as_u64(),
+        Some(line_of(
+            &text,
+            "resource \"pgha_patroni_node\"",
+            "preset = \"debian\""
+        )),
+        "{d:#}"
+    );
+}

@@ -480,12 +480,27 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Built> {
     if !ok {
         return None;
     }
-    if spec.platform != platform {
+    // The node renders every file with its own platform; the stanza's platform only shapes the
+    // commands the stanza resource shows. They must agree on the layout (binaries, data
+    // directory), but not on `root`: hosts that share one machine in tests each have their own
+    // root and still share one stanza.
+    let without_root = |p: &pgha_config::platform::Platform| pgha_config::platform::Platform {
+        root: None,
+        ..p.clone()
+    };
+    if without_root(&spec.platform) != without_root(&platform) {
+        // Terraform shows a path into a nested block on the resource's first line; a path to the
+        // differing attribute inside it shows that attribute's line.
+        let at = if spec.platform.preset != platform.preset {
+            attr("platform").attribute("preset")
+        } else {
+            attr("platform")
+        };
         diags.error_at(
-            attr("platform"),
+            at,
             "The stanza was rendered for another platform",
             "The stanza's commands embed the database hosts' paths: give the \
-             pgha_pgbackrest_stanza the same `platform` block as this node.",
+             pgha_pgbackrest_stanza the same `platform` block as this node (its `root` may differ).",
         );
         return None;
     }
