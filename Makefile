@@ -9,7 +9,7 @@ PGHA_VENV ?= /opt/pgha/venv
 export PGHA_VENV
 WORK ?= .work
 
-.PHONY: all setup build demo test test-rust lint-rust bench clean
+.PHONY: all setup build demo demo-down demo-render test test-rust test-e2e lint-rust bench bench-failover clean
 
 all: build
 
@@ -20,13 +20,23 @@ setup:
 build:
 	$(CARGO) build --workspace
 
-## The main job: validate and render the tutorial's cluster, lint the result and the tutorial's
-## own files.
+## The main job: `terraform apply` of examples/local brings up a real three-node HA cluster on
+## this machine (etcd, Patroni, PostgreSQL, pgBackRest to TLS S3, HAProxy), prints the cluster
+## table and how to connect. Running it again reuses a healthy cluster. `make demo-down` destroys.
 demo: setup build
+	bash scripts/demo-local.sh
+
+demo-down:
+	bash scripts/demo-local.sh down
+
+## Render and lint only (no services): the tutorial's cluster through the CLI, the tutorial's own
+## files through the linter, and the quickstart through Terraform.
+demo-render: setup build
 	bash scripts/demo.sh
+	bash scripts/quickstart.sh
 
 ## Format, lints, generated docs, and every test suite.
-test: setup lint-rust test-rust
+test: setup lint-rust test-rust test-e2e
 
 lint-rust:
 	$(CARGO) fmt --all -- --check
@@ -37,10 +47,18 @@ lint-rust:
 test-rust:
 	$(CARGO) test --workspace
 
+## The end-to-end suite: a real cluster from the provider's output; leader loss, rejoin,
+## reinit from backup, restore. Needs root and the loopback addresses 127.0.0.11-40 free.
+test-e2e: build
+	bash tests/e2e/run.sh
+
 ## Benchmarks print ratios measured side by side; they are not tests.
 bench:
 	bash scripts/bench-config.sh
 	bash scripts/bench-provider.sh
+
+bench-failover: setup build
+	bash scripts/bench-failover.sh
 
 clean:
 	rm -rf $(WORK)
