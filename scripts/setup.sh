@@ -41,7 +41,7 @@ PGHA_APT_SIMULATE=${PGHA_APT_SIMULATE:-0}
 APT_PACKAGES=(
     etcd-server etcd-client
     pgbackrest haproxy stunnel4
-    shellcheck cloud-init protobuf-compiler
+    shellcheck cloud-init
     python3 python3-venv python3-pip python3-yaml python3-cryptography
     openssl ca-certificates curl jq
     procps iproute2 util-linux
@@ -241,7 +241,7 @@ check_toolchain() {
 # check_required : verify the binaries the harness runs exist.
 check_required() {
     local bad=() b
-    local bins=(etcd etcdctl pgbackrest haproxy stunnel4 openssl curl jq shellcheck protoc cloud-init)
+    local bins=(etcd etcdctl pgbackrest haproxy stunnel4 openssl curl jq shellcheck cloud-init)
     for b in "${bins[@]}"; do
         command -v "$b" >/dev/null 2>&1 || bad+=("$b")
     done
