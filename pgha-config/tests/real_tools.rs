@@ -722,13 +722,37 @@ fn cron_parser_rejects_what_cron_rejects() {
     assert!(cron_d_problems("8 0 * * * postgres /bin/true\n").is_empty());
     assert!(cron_d_problems("SHELL=/bin/bash\n0 1 * * 1-6 postgres /x diff\n").is_empty());
     assert!(cron_d_problems("*/15 0-23/2 1,15 jan-dec sun postgres /x\n").is_empty());
-    // The tutorial's four-field line.
-    assert!(!cron_d_problems("8 0 * * /bin/find /x\n").is_empty());
-    assert!(!cron_d_problems("0 24 * * * root /x\n").is_empty());
-    assert!(!cron_d_problems("0 1 * * 8 root /x\n").is_empty());
-    assert!(!cron_d_problems("0 1 * * * root\n").is_empty());
-    assert!(!cron_d_problems("0 1 * * * root date +%F\n").is_empty());
-    assert!(!cron_d_problems("0 1 * * * root /x").is_empty());
+    // The tutorial's four-field line: the command's path is read as the day of week, `/x` as
+    // the user, and nothing is left to run.
+    let four = "8 0 * * /bin/find /x";
+    assert_eq!(
+        cron_d_problems(&format!("{four}\n")),
+        [
+            format!("line 1: bad time fields: {four}"),
+            format!("line 1: no user field: {four}"),
+            format!("line 1: no command: {four}"),
+        ]
+    );
+    assert_eq!(
+        cron_d_problems("0 24 * * * root /x\n"),
+        ["line 1: bad time fields: 0 24 * * * root /x"]
+    );
+    assert_eq!(
+        cron_d_problems("0 1 * * 8 root /x\n"),
+        ["line 1: bad time fields: 0 1 * * 8 root /x"]
+    );
+    assert_eq!(
+        cron_d_problems("0 1 * * * root\n"),
+        ["line 1: no command: 0 1 * * * root"]
+    );
+    assert_eq!(
+        cron_d_problems("0 1 * * * root date +%F\n"),
+        ["line 1: unescaped % (cron turns it into a newline): 0 1 * * * root date +%F"]
+    );
+    assert_eq!(
+        cron_d_problems("0 1 * * * root /x"),
+        ["no newline at the end (cron ignores the last line)"]
+    );
 }
 
 #[test]
@@ -768,12 +792,12 @@ fn every_cron_d_file_is_well_formed() {
             }
         }
     }
-    if checked == 0 {
-        println!(
-            "SKIP: no host of the seed renders a cron.d file yet (the database renderer owns \
-             them); the parser itself is tested by cron_parser_rejects_what_cron_rejects"
-        );
-    }
+    // The seed schedules its jobs with cron: every database host has exactly one cron.d file.
+    let db_hosts: usize = variants().iter().map(|(_, c)| c.nodes.len()).sum();
+    assert_eq!(
+        checked, db_hosts,
+        "cron.d files checked, one per database host"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -828,12 +852,13 @@ fn every_shell_script_passes_bash_n_and_shellcheck() {
             }
         }
     }
-    if checked == 0 {
-        println!(
-            "SKIP: no host of the seed renders a shell script yet (the database renderer owns \
-             them)"
-        );
-    }
+    // Every database host has at least its backup, log clean-up, pgBackRest bootstrap and
+    // post-bootstrap scripts.
+    let db_hosts: usize = variants().iter().map(|(_, c)| c.nodes.len()).sum();
+    assert!(
+        checked >= 4 * db_hosts,
+        "only {checked} shell scripts checked on {db_hosts} database hosts"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
