@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh - the main job, from the repository root: validate and render the tutorial's cluster
-# (examples/seed/cluster.yaml), lint what was rendered, then lint the tutorial's own hand-written
-# files to show what is wrong with them.
+# demo.sh - the CLI half of `make demo-render` (no services start): validate and render the
+# tutorial's cluster (examples/seed/cluster.yaml), lint what was rendered, then lint the
+# tutorial's own hand-written files to show what is wrong with them. `make demo` is the real
+# cluster (scripts/demo-local.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

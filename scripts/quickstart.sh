@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Renders the quickstart cluster (examples/quickstart) with Terraform and the pgha provider:
-# builds the provider, points Terraform at it through a dev override, applies a copy of the
-# example under .work/quickstart, prints the outputs, and shows that a second plan is empty.
+# quickstart.sh - the Terraform half of `make demo-render`: renders the quickstart cluster
+# (examples/quickstart) with Terraform and the pgha provider. Builds the provider, points
+# Terraform at it through a dev override, applies a copy of the example under .work/quickstart,
+# prints the outputs, and shows that a second plan is empty.
 # Nothing is contacted: the provider only renders files.
 set -euo pipefail
 
