@@ -11,7 +11,7 @@
 //! warnings and errors are written, since Terraform discards the rest anyway.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value as Json};
 use tracing::field::{Field, Visit};
@@ -102,28 +102,11 @@ fn line_from_fields(mut line: Map<String, Json>, level: Level, module: &str) -> 
     Json::Object(line).to_string()
 }
 
-/// hclog's timestamp format, `2006-01-02T15:04:05.000000Z`, in UTC.
+/// hclog's timestamp format, `2006-01-02T15:04:05.000000Z`, in UTC. A clock outside the years
+/// 1970 to 9999 is written as the nearest end of that range rather than failing.
 fn timestamp(at: SystemTime) -> String {
-    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60,
-        since.subsec_micros()
-    )
+    let last = UNIX_EPOCH + Duration::new(253_402_300_799, 999_999_999);
+    humantime::format_rfc3339_micros(at.clamp(UNIX_EPOCH, last)).to_string()
 }
 
 fn hclog_level(level: Level) -> &'static str {
@@ -194,10 +177,17 @@ mod tests {
     #[test]
     fn timestamps_are_utc_rfc3339() {
         let at = |secs: u64, micros: u64| {
-            timestamp(UNIX_EPOCH + std::time::Duration::from_micros(secs * 1_000_000 + micros))
+            timestamp(UNIX_EPOCH + Duration::from_micros(secs * 1_000_000 + micros))
         };
         assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(at(951_782_400, 7), "2000-02-29T00:00:00.000007Z");
         assert_eq!(at(1_795_000_000, 123_456), "2026-11-18T11:06:40.123456Z");
+        assert_eq!(at(253_402_300_799, 999_999), "9999-12-31T23:59:59.999999Z");
+        // Out of range: the nearest representable instant, not a panic.
+        assert_eq!(at(253_402_300_800, 0), "9999-12-31T23:59:59.999999Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00.000000Z"
+        );
     }
 }

@@ -11,6 +11,8 @@
 //! Failing to reach the repository at all (settings, signature, missing bucket, network) is
 //! an error diagnostic.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use async_trait::async_trait;
 use pgha_oci::{
     read_stanza, ArchiveRange, Backup, BackupType, ObjectStorageRepo, PosixRepo, StanzaReport,
@@ -151,7 +153,8 @@ pub fn schema() -> Schema {
             .computed()
             .describe(
                 "Backups, oldest first, as in `pgbackrest info`: `label`, `type` (`full`, \
-                 `diff`, `incr`), `start` and `stop` (RFC 3339, UTC), `database_size` and \
+                 `diff`, `incr`), `start` and `stop` (RFC 3339, UTC; null if \
+                 the recorded time is not within the years 1970 to 9999), `database_size` and \
                  `database_size_delta` (bytes of database files covered and copied), \
                  `repo_size` and `repo_size_delta` (bytes in the repository), `wal_start` and \
                  `wal_stop` (WAL segments needed for consistency), `lsn_start`, `lsn_stop`, \
@@ -473,8 +476,8 @@ fn backup_value(b: &Backup) -> Value {
     Value::object([
         ("label", Value::from(b.label.as_str())),
         ("type", Value::from(b.backup_type.as_str())),
-        ("start", Value::from(rfc3339(b.timestamp_start))),
-        ("stop", Value::from(rfc3339(b.timestamp_stop))),
+        ("start", rfc3339(b.timestamp_start)),
+        ("stop", rfc3339(b.timestamp_stop)),
         ("database_size", number(b.database_size)),
         ("database_size_delta", number(b.database_size_delta)),
         ("repo_size", number(b.repo_size)),
@@ -500,26 +503,15 @@ fn archive_value(a: &ArchiveRange) -> Value {
     ])
 }
 
-/// Unix seconds as RFC 3339 in UTC (`2024-05-01T12:00:00Z`), proleptic Gregorian calendar.
-pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
+/// Unix seconds as RFC 3339 in UTC (`2024-05-01T12:00:00Z`), or null for a time before 1970
+/// or after 9999: pgBackRest records `time()` there, so such a value is damage, not a date.
+fn rfc3339(unix: i64) -> Value {
+    match u64::try_from(unix) {
+        Ok(secs) if secs < 253_402_300_800 => Value::from(
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string(),
+        ),
+        _ => Value::Null,
+    }
 }
 
 #[async_trait]
@@ -550,11 +542,22 @@ mod tests {
 
     #[test]
     fn rfc3339_matches_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        let text = |unix| rfc3339(unix).as_str().map(str::to_string);
+        assert_eq!(text(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(text(951_782_400).as_deref(), Some("2000-02-29T00:00:00Z"));
+        assert_eq!(text(1_709_210_096).as_deref(), Some("2024-02-29T12:34:56Z"));
+        assert_eq!(text(4_102_444_799).as_deref(), Some("2099-12-31T23:59:59Z"));
+        assert_eq!(
+            text(253_402_300_799).as_deref(),
+            Some("9999-12-31T23:59:59Z")
+        );
+    }
+
+    #[test]
+    fn rfc3339_is_null_outside_1970_to_9999() {
+        assert_eq!(rfc3339(-1), Value::Null);
+        assert_eq!(rfc3339(253_402_300_800), Value::Null);
+        assert_eq!(rfc3339(i64::MAX), Value::Null);
     }
 
     fn cfg(s3: Value, posix: Value) -> Value {
