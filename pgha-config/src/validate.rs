@@ -782,8 +782,9 @@ fn check_availability_domains(c: &Cluster, out: &mut Vec<Diagnostic>) {
 // ---------------------------------------------------------------------------------------------
 // Secrets.
 
-/// Passwords every scanner tries first (compared case-insensitively).
-const WEAK_PASSWORDS: &[&str] = &[
+/// Passwords every scanner tries first, in lower case (compare case-insensitively). Validation
+/// (S002) and lint (L121) both read this list.
+pub(crate) const WEAK_PASSWORDS: &[&str] = &[
     "password",
     "passw0rd",
     "password1",
@@ -816,8 +817,8 @@ const WEAK_PASSWORDS: &[&str] = &[
     "zalando",
 ];
 
-/// Minimum length of an inline password before S003 warns.
-const MIN_PASSWORD_LEN: usize = 12;
+/// Minimum length of an inline password before S003 (and lint's L121) warns.
+pub(crate) const MIN_PASSWORD_LEN: usize = 12;
 
 fn validate_secrets(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let s = &c.secrets;

@@ -400,23 +400,6 @@ const DCS_SECTIONS: &[&str] = &[
     "exhibitor",
 ];
 
-const WEAK_PASSWORDS: &[&str] = &[
-    "password",
-    "admin",
-    "postgres",
-    "secret",
-    "changeme",
-    "change_me",
-    "replicator",
-    "rewind",
-    "patroni",
-    "123456",
-    "12345678",
-    "qwerty",
-    "letmein",
-    "test",
-];
-
 /// Every path (dotted) where a key named `key` is valid, in table order.
 fn known_paths(key: &str) -> Vec<String> {
     fn walk(spec: &[(&str, Spec)], prefix: &str, key: &str, out: &mut Vec<String>) {
@@ -988,9 +971,11 @@ fn check_password(o: &Outline, sink: &mut Sink, node: usize, v: &Scalar) {
     if p.is_empty() || p.starts_with('$') || p.contains('<') {
         return;
     }
-    let weak = WEAK_PASSWORDS.iter().any(|w| w.eq_ignore_ascii_case(p))
+    let weak = crate::validate::WEAK_PASSWORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(p))
         || username.as_deref() == Some(p)
-        || p.chars().count() < 8;
+        || p.chars().count() < crate::validate::MIN_PASSWORD_LEN;
     if weak {
         sink.emit(&L121, v.line, v.col, format!("weak password `{p}`"));
     }
@@ -1104,5 +1089,20 @@ mod tests {
         let c = codes(&bad);
         assert!(c.iter().any(|x| x.starts_with("L122@")), "{c:?}");
         assert!(c.iter().any(|x| x.starts_with("L123@")), "{c:?}");
+    }
+
+    #[test]
+    fn weak_passwords_follow_validation() {
+        let with = |pw: &str| {
+            codes(&GOOD.replace(
+                "      username: postgres\n",
+                &format!("      username: postgres\n      password: '{pw}'\n"),
+            ))
+        };
+        // Validation's list (S002) and length (S003) apply here too.
+        assert_eq!(with("Administrator"), ["L121@patroni.yml:28:18"]);
+        assert_eq!(with("Kq3vT9xLw2p"), ["L121@patroni.yml:28:18"]);
+        assert_eq!(with("postgres"), ["L121@patroni.yml:28:18"]);
+        assert_eq!(with("Kq3vT9xLw2pR"), Vec::<String>::new());
     }
 }
