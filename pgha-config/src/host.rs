@@ -150,11 +150,6 @@ impl HostPlan {
     pub fn file(&self, path: &str) -> Option<&RenderedFile> {
         self.files.iter().find(|f| f.path == path)
     }
-
-    /// Whether any file holds a secret.
-    pub fn is_sensitive(&self) -> bool {
-        self.files.iter().any(|f| f.sensitive)
-    }
 }
 
 /// Why a cluster was not rendered.
