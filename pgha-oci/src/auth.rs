@@ -161,7 +161,9 @@ pub fn oci_env_name(attribute: &str) -> String {
     format!("OCI_{}", attribute.to_ascii_uppercase())
 }
 
-const ATTRIBUTES: [&str; 8] = [
+/// The settings of [`AuthSettings`] by their Terraform attribute names (as in the OCI
+/// provider), in field order. Each also falls back to `TF_VAR_<name>` and [`oci_env_name`].
+pub const ATTRIBUTES: [&str; 8] = [
     "tenancy_ocid",
     "user_ocid",
     "fingerprint",
@@ -284,6 +286,21 @@ impl Environment<'static> {
 }
 
 impl AuthSettings {
+    /// Settings taken one by one from `value`, called with each name of [`ATTRIBUTES`] in
+    /// order (as a provider reads them from its configuration).
+    pub fn from_attributes(mut value: impl FnMut(&str) -> Option<String>) -> Self {
+        Self {
+            tenancy_ocid: value("tenancy_ocid"),
+            user_ocid: value("user_ocid"),
+            fingerprint: value("fingerprint"),
+            private_key: value("private_key"),
+            private_key_path: value("private_key_path"),
+            private_key_password: value("private_key_password"),
+            region: value("region"),
+            config_file_profile: value("config_file_profile"),
+        }
+    }
+
     /// Resolves against the real process environment and config file.
     pub fn resolve(&self) -> Result<ResolvedAuth, AuthError> {
         self.resolve_with(&Environment::process())

@@ -170,6 +170,29 @@ fn private_key_content_wins_over_paths_and_accepts_escaped_newlines() {
 }
 
 #[test]
+fn from_attributes_asks_each_attribute_once_in_order() {
+    let mut asked = Vec::new();
+    let s = AuthSettings::from_attributes(|name| {
+        asked.push(name.to_string());
+        Some(format!("<{name}>"))
+    });
+    assert_eq!(asked, pgha_oci::auth::ATTRIBUTES);
+    let fields = [
+        &s.tenancy_ocid,
+        &s.user_ocid,
+        &s.fingerprint,
+        &s.private_key,
+        &s.private_key_path,
+        &s.private_key_password,
+        &s.region,
+        &s.config_file_profile,
+    ];
+    for (field, name) in fields.into_iter().zip(pgha_oci::auth::ATTRIBUTES) {
+        assert_eq!(field.as_deref(), Some(format!("<{name}>").as_str()));
+    }
+}
+
+#[test]
 fn everything_from_attributes_without_any_config_file() {
     let key = openssl_key(2048);
     let enc = encrypt(&key, "attr pass");

@@ -85,17 +85,6 @@ impl From<RepoError> for OciError {
 /// provider configuration, so one slot per process is enough.
 static PROVIDER_SETTINGS: RwLock<Option<OciSettings>> = RwLock::new(None);
 
-const AUTH_ATTRIBUTES: [&str; 8] = [
-    "tenancy_ocid",
-    "user_ocid",
-    "fingerprint",
-    "private_key",
-    "private_key_path",
-    "private_key_password",
-    "region",
-    "config_file_profile",
-];
-
 /// The OCI attributes of the provider block, with their Registry descriptions.
 pub fn provider_attributes() -> Vec<Attribute> {
     vec![
@@ -161,19 +150,9 @@ pub fn settings_from_config(config: &Value, diags: &mut Diagnostics) -> OciSetti
             value => value.as_str().filter(|s| !s.is_empty()).map(str::to_string),
         }
     };
-    let mut values: Vec<Option<String>> = AUTH_ATTRIBUTES.iter().map(|a| take(a)).collect();
+    let auth = AuthSettings::from_attributes(&mut take);
     let endpoint = take(ENDPOINT_ATTRIBUTE);
-    let mut next = || values.remove(0);
-    settings.auth = AuthSettings {
-        tenancy_ocid: next(),
-        user_ocid: next(),
-        fingerprint: next(),
-        private_key: next(),
-        private_key_path: next(),
-        private_key_password: next(),
-        region: next(),
-        config_file_profile: next(),
-    };
+    settings.auth = auth;
     if let Some(url) = &endpoint {
         if let Err(problem) = check_endpoint(url) {
             diags.error_at(
@@ -420,6 +399,7 @@ fn provenance(settings: &OciSettings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pgha_oci::auth::ATTRIBUTES as AUTH_ATTRIBUTES;
 
     fn config(entries: &[(&str, Value)]) -> Value {
         Value::object(entries.iter().cloned())
