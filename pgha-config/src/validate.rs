@@ -75,7 +75,9 @@ pub const C016: &str = "C016";
 /// A port is 0, which asks the kernel for a random port that no other host can know.
 pub const C017: &str = "C017";
 /// The log clean-up schedule is not a valid five-field cron expression (cron silently skips a
-/// malformed line, as it did the tutorial's four-field clean-up line).
+/// malformed line, as it did the tutorial's four-field clean-up line), or, with systemd timers
+/// (`pgbackrest.schedule.kind`), restricts both day of month and day of week, which no timer can
+/// express, so the job would not be rendered.
 pub const C018: &str = "C018";
 
 /// An inline secret is empty.
@@ -408,6 +410,16 @@ fn validate_cluster(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 path("log_cleanup.schedule"),
                 format!("The log clean-up schedule is not valid cron: {e}."),
                 "Write five fields: minute hour day-of-month month day-of-week, e.g. `8 0 * * *`.",
+            ));
+        } else if c.pgbackrest.schedule.kind == crate::pgbackrest::ScheduleKind::SystemdTimer
+            && crate::pgbackrest::render::cron_to_on_calendar(&c.log_cleanup.schedule).is_none()
+        {
+            out.push(diag(
+                C018,
+                Severity::Error,
+                path("log_cleanup.schedule"),
+                format!("The log clean-up schedule `{}` restricts both day of month and day of week: cron runs it when either matches, a systemd timer only when both do, so no timer is rendered for it.", c.log_cleanup.schedule),
+                "Restrict only one of the two day fields, or use `pgbackrest.schedule.kind: cron`.",
             ));
         }
     }

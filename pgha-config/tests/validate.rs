@@ -9,7 +9,7 @@ use common::seed;
 use pgha_config::diagnostic::{Diagnostic, Location, Severity};
 use pgha_config::etcd::{EtcdApi, EtcdMember, EtcdTls};
 use pgha_config::patroni::{AdminUser, PgValue, WatchdogMode};
-use pgha_config::pgbackrest::{PosixRepository, Repository, S3Repository};
+use pgha_config::pgbackrest::{PosixRepository, Repository, S3Repository, ScheduleKind};
 use pgha_config::secret::{RestApiAuth, Secret};
 use pgha_config::Cluster;
 
@@ -321,6 +321,19 @@ fn cases() -> Vec<Case> {
             |c| {
                 c.log_cleanup.schedule = "8 0 * *".into();
                 c.log_cleanup.retention_days = 0;
+            },
+        ),
+        case(
+            "C018",
+            Error,
+            "log_cleanup.schedule",
+            |c| {
+                c.pgbackrest.schedule.kind = ScheduleKind::SystemdTimer;
+                c.log_cleanup.schedule = "8 0 1 * 1".into();
+            },
+            |c| {
+                c.pgbackrest.schedule.kind = ScheduleKind::SystemdTimer;
+                c.log_cleanup.schedule = "8 0 1 * *".into();
             },
         ),
         // ---- etcd
@@ -1174,6 +1187,17 @@ fn cases() -> Vec<Case> {
             "pgbackrest.schedule.incr",
             |c| c.pgbackrest.schedule.incr = Some("*/61 * * * *".into()),
             |c| c.pgbackrest.schedule.incr = Some("0 */6 * * *".into()),
+        ),
+        // A timer cannot run "the 1st or a Monday"; cron can.
+        case(
+            "B015",
+            Error,
+            "pgbackrest.schedule.diff",
+            |c| {
+                c.pgbackrest.schedule.kind = ScheduleKind::SystemdTimer;
+                c.pgbackrest.schedule.diff = Some("0 1 1 * 1".into());
+            },
+            |c| c.pgbackrest.schedule.diff = Some("0 1 1 * 1".into()),
         ),
         case(
             "B016",

@@ -545,7 +545,7 @@ pub fn log_cleanup_script(cluster: &Cluster) -> String {
 /// Converts a five-field cron schedule to a systemd `OnCalendar=` expression with the same
 /// meaning, or `None` when there is none: when the expression is not valid cron, or when both
 /// day of month and day of week are restricted (cron runs when *either* matches, systemd only
-/// when both do). Validation calls this to reject schedules a timer cannot express.
+/// when both do). Validation (B015, C018) calls this to reject schedules a timer cannot express.
 ///
 /// Steps, ranges and lists are expanded into lists (`*/15` minutes → `00,15,30,45`), days of
 /// the week become names with ranges (`1-6` → `Mon..Sat`), and a field selecting every value

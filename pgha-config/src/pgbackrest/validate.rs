@@ -9,7 +9,8 @@
 
 use crate::cluster::Cluster;
 use crate::diagnostic::{Diagnostic, ModelPath, Severity};
-use crate::pgbackrest::Repository;
+use crate::pgbackrest::render::cron_to_on_calendar;
+use crate::pgbackrest::{Repository, ScheduleKind};
 use crate::validate::{diag, has_space_or_control, is_placeholder, parse_address, path};
 
 /// The stanza name is empty, contains whitespace, is a `<placeholder>` (the tutorial left
@@ -53,7 +54,9 @@ pub const B013: &str = "B013";
 /// A cipher is set but `secrets.repo_cipher_pass` is missing; pgBackRest refuses to run without
 /// it. (A pass phrase without a cipher is unused: warning.)
 pub const B014: &str = "B014";
-/// A backup schedule is not a valid five-field cron expression.
+/// A backup schedule is not a valid five-field cron expression, or, with `kind: systemd-timer`,
+/// restricts both day of month and day of week, which no `OnCalendar=` expression can mean (cron
+/// runs when either matches, a timer only when both do), so the job would not be rendered.
 pub const B015: &str = "B015";
 /// An extra option repeats one pgha sets itself (`repo1-path`, `stanza`, `pg1-path`, …); the
 /// two values would conflict in pgbackrest.conf.
@@ -295,6 +298,7 @@ pub fn validate(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     }
 
     let sched = path("pgbackrest.schedule");
+    let timers = st.schedule.kind == ScheduleKind::SystemdTimer;
     let mut entries = vec![("full", Some(st.schedule.full.as_str()))];
     entries.push(("diff", st.schedule.diff.as_deref()));
     entries.push(("incr", st.schedule.incr.as_deref()));
@@ -307,6 +311,14 @@ pub fn validate(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 sched.key(field),
                 format!("The {field} backup schedule is not valid cron: {e}."),
                 "Write five fields: minute hour day-of-month month day-of-week, e.g. `0 1 * * 0`.",
+            ));
+        } else if timers && cron_to_on_calendar(expr).is_none() {
+            out.push(diag(
+                B015,
+                Severity::Error,
+                sched.key(field),
+                format!("The {field} backup schedule `{expr}` restricts both day of month and day of week: cron runs it when either matches, a systemd timer only when both do, so no timer is rendered for it."),
+                "Restrict only one of the two day fields, or use `kind: cron`.",
             ));
         }
     }
