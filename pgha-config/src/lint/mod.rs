@@ -98,8 +98,8 @@ pub const L001: Rule = Rule {
            crontab (user crontab) or a path under /etc/cron.d/, *.sh, *.service / *.timer",
 };
 
-/// Every rule of the linter, in code order: documentation and `--explain` read this table, and a
-/// test checks that codes are unique.
+/// Every rule of the linter, in code order: the index of what `pgha lint` can report (code,
+/// severity, summary, hint). A test checks that codes are unique and sorted.
 pub const RULES: &[Rule] = &[
     L001, L002, L003, L010, L011, L012, L101, L102, L103, L104, L105, L110, L111, L112, L113, L114,
     L115, L116, L117, L118, L119, L121, L122, L123, L124, L201, L202, L203, L204, L205, L206, L207,
@@ -107,11 +107,6 @@ pub const RULES: &[Rule] = &[
     L313, L401, L402, L403, L404, L405, L406, L407, L501, L502, L503, L504, L505, L506, L507, L601,
     L602, L603, L604, L605, L606, L607, L608, L609, L901,
 ];
-
-/// The rule with this code, if there is one.
-pub fn rule(code: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.code == code)
-}
 
 /// How a stanza name was written where it was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,6 +358,5 @@ mod tests {
         let mut again = sorted.clone();
         again.sort();
         assert_eq!(sorted, again, "RULES is in code order");
-        assert_eq!(rule("L901").map(|r| r.code), Some("L901"));
     }
 }
