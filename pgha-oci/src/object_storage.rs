@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 
@@ -403,19 +404,8 @@ impl ObjectStorageClient {
 
     /// GetNamespace: the tenancy's Object Storage namespace.
     pub async fn get_namespace(&self) -> Result<String, ObjectStorageError> {
-        let resp = self
-            .execute(
-                "GetNamespace",
-                Method::GET,
-                "/n/".to_string(),
-                NotFoundMeaning::Generic,
-            )
-            .await?;
-        let body = resp.bytes;
-        serde_json::from_slice::<String>(&body).map_err(|e| ObjectStorageError::Decode {
-            operation: "GetNamespace",
-            detail: e.to_string(),
-        })
+        self.get_json("GetNamespace", "/n/".to_string(), NotFoundMeaning::Generic)
+            .await
     }
 
     /// GetBucket.
@@ -424,23 +414,12 @@ impl ObjectStorageClient {
         namespace: &str,
         bucket: &str,
     ) -> Result<Bucket, ObjectStorageError> {
-        let path = format!(
-            "/n/{}/b/{}",
-            encode_component(namespace),
-            encode_component(bucket)
-        );
-        let resp = self
-            .execute(
-                "GetBucket",
-                Method::GET,
-                path,
-                NotFoundMeaning::Bucket { namespace, bucket },
-            )
-            .await?;
-        serde_json::from_slice(&resp.bytes).map_err(|e| ObjectStorageError::Decode {
-            operation: "GetBucket",
-            detail: e.to_string(),
-        })
+        self.get_json(
+            "GetBucket",
+            bucket_path(namespace, bucket),
+            NotFoundMeaning::Bucket { namespace, bucket },
+        )
+        .await
     }
 
     /// HeadObject.
@@ -518,27 +497,17 @@ impl ObjectStorageClient {
         add("limit", &request.limit.map(|l| l.to_string()));
         add("delimiter", &request.delimiter);
         add("fields", &request.fields);
-        let mut path = format!(
-            "/n/{}/b/{}/o",
-            encode_component(namespace),
-            encode_component(bucket)
-        );
+        let mut path = format!("{}/o", bucket_path(namespace, bucket));
         if !query.is_empty() {
             path.push('?');
             path.push_str(&query.join("&"));
         }
-        let resp = self
-            .execute(
-                "ListObjects",
-                Method::GET,
-                path,
-                NotFoundMeaning::Bucket { namespace, bucket },
-            )
-            .await?;
-        serde_json::from_slice(&resp.bytes).map_err(|e| ObjectStorageError::Decode {
-            operation: "ListObjects",
-            detail: e.to_string(),
-        })
+        self.get_json(
+            "ListObjects",
+            path,
+            NotFoundMeaning::Bucket { namespace, bucket },
+        )
+        .await
     }
 
     /// ListObjects over all pages (following `nextStartWith`), names and sizes.
@@ -582,6 +551,22 @@ impl ObjectStorageClient {
             "ListObjects done"
         );
         Ok(all)
+    }
+
+    /// A GET whose response body is JSON.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path_and_query: String,
+        not_found: NotFoundMeaning<'_>,
+    ) -> Result<T, ObjectStorageError> {
+        let resp = self
+            .execute(operation, Method::GET, path_and_query, not_found)
+            .await?;
+        serde_json::from_slice(&resp.bytes).map_err(|e| ObjectStorageError::Decode {
+            operation,
+            detail: e.to_string(),
+        })
     }
 
     async fn execute(
@@ -763,11 +748,18 @@ struct RawResponse {
     bytes: Vec<u8>,
 }
 
+fn bucket_path(namespace: &str, bucket: &str) -> String {
+    format!(
+        "/n/{}/b/{}",
+        encode_component(namespace),
+        encode_component(bucket)
+    )
+}
+
 fn object_path(namespace: &str, bucket: &str, object: &str) -> String {
     format!(
-        "/n/{}/b/{}/o/{}",
-        encode_component(namespace),
-        encode_component(bucket),
+        "{}/o/{}",
+        bucket_path(namespace, bucket),
         encode_component(object)
     )
 }
