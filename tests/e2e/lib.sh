@@ -5,10 +5,10 @@
 # the `pgha` CLI's (tests/e2e/local-cluster.yaml), look at it, and take it down.
 #
 #   . tests/e2e/lib.sh
-#   WORK=$(pgha_workdir_init /var/tmp/pgha-e2e.XXXX)
+#   WORK=$(pgha_workdir_init "$(mktemp -d /var/tmp/pgha-e2e.XXXXXX)")
 #   e2e_up terraform "$WORK"           # or: e2e_up cli "$WORK"
-#   e2e_wait_healthy "$WORK" 180
-#   e2e_down "$WORK"
+#   e2e_wait_healthy 180
+#   e2e_down terraform "$WORK"
 #
 # Hosts (each a loopback address with its default ports, as on separate machines):
 #   etcd1..3 127.0.0.11-13, node1..3 127.0.0.21-23, S3 127.0.0.30:443, HAProxy 127.0.0.40:5432.
@@ -277,7 +277,7 @@ e2e_wait_healthy() {
     pgha_wait_for "one leader and ${2:-3}-1 streaming replicas with lag 0" "$1" e2e_healthy "${2:-3}"
 }
 
-# e2e_table : the cluster as patronictl shows it (run against node1's configuration).
+# e2e_table WORK : the cluster as patronictl shows it (with the first node's patroni.yml found).
 e2e_table() {
     local work=$1 h conf=""
     for h in "${E2E_DB_HOSTS[@]}"; do

@@ -263,10 +263,13 @@ no_commit_lost() {
     e2e_psql_lb "$WORK" "SELECT seq FROM e2e_writes ORDER BY seq" >"$present" || return 1
     lost=$(awk '$1 != "ERR" {print $1}' "$acks" | sort -n | comm -23 - <(sort -n "$present") | wc -l)
     pgha_log "acknowledged: $(acked), in the table: $(wc -l <"$present"), acknowledged but missing: $lost"
-    ((lost == 0))
+    # No acknowledged commit at all would make "0 lost" say nothing.
+    (($(acked) > 0 && lost == 0))
 }
 check "synchronous_mode: every acknowledged commit is on the new leader (0 lost)" no_commit_lost
-check "the new leader ($new_leader) was the synchronous standby ($sync_before)" test "$new_leader" = "$sync_before"
+# Both empty (no synchronous standby before the kill, no leader after it) is a failure too.
+new_leader_was_sync() { [[ -n $sync_before && $new_leader == "$sync_before" ]]; }
+check "the new leader (${new_leader:-none}) was the synchronous standby (${sync_before:-none})" new_leader_was_sync
 
 rejoin_start=$SECONDS
 pgha_log "booting $leader again (its Patroni and data directory as the crash left them)"
