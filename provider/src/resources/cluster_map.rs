@@ -420,12 +420,14 @@ pub(crate) fn files_value<'a>(files: impl IntoIterator<Item = &'a RenderedFile>)
 /// place concern a part of the model this resource does not set (the neutral companions a
 /// resource fills in so the whole-cluster validation can run) and are left out; so are
 /// informational ones. Inline secret values (`secrets`) are never repeated in a message.
+/// Returns whether an error was reported.
 pub(crate) fn report(
     diags: &mut Diagnostics,
     findings: &[Finding],
     map: impl Fn(&ModelPath) -> Option<AttributePath>,
-    secrets: &[&str],
-) {
+    secrets: &[String],
+) -> bool {
+    let mut failed = false;
     for f in findings {
         let Location::Model(model_path) = &f.location else {
             continue;
@@ -443,7 +445,9 @@ pub(crate) fn report(
             secrets
                 .iter()
                 .filter(|s| !s.is_empty())
-                .fold(text.to_string(), |t, s| t.replace(*s, "(sensitive value)"))
+                .fold(text.to_string(), |t, s| {
+                    t.replace(s.as_str(), "(sensitive value)")
+                })
         };
         let mut detail = redact(&f.message);
         if let Some(hint) = &f.hint {
@@ -452,6 +456,7 @@ pub(crate) fn report(
         }
         detail.push_str(&format!("\n\n(pgha {} at {model_path})", f.code));
         let attribute = (!path.0.is_empty()).then_some(path);
+        failed |= severity == tfplugin::Severity::Error;
         diags.push(
             severity,
             format!("{}: {}", f.code, first_sentence(&redact(&f.message))),
@@ -459,6 +464,7 @@ pub(crate) fn report(
             attribute,
         );
     }
+    failed
 }
 
 /// The message up to its first sentence end, for the one-line summary.
@@ -718,6 +724,28 @@ mod tests {
         let typo = serde_json::json!({"nmae": "a"});
         assert!(from_json(&block, &typo, true).is_err());
         assert!(from_json(&block, &typo, false).is_ok());
+    }
+
+    #[test]
+    fn report_places_findings_redacts_secrets_and_says_whether_one_was_an_error() {
+        let map = |p: &ModelPath| match p.to_string().as_str() {
+            "etcd" => Some(attr("etcd")),
+            "" => Some(AttributePath::default()),
+            _ => None,
+        };
+        let warning = Finding::warning("W1", ModelPath::parse("etcd"), "Uses hunter2. More.");
+        let elsewhere = Finding::error("E1", ModelPath::parse("nodes.a"), "Not ours.");
+        let mut diags = Diagnostics::default();
+        let secrets = ["hunter2".to_string(), String::new()];
+        assert!(!report(&mut diags, &[warning, elsewhere], map, &secrets));
+        assert_eq!(diags.0.len(), 1, "{diags:?}");
+        assert_eq!(diags.0[0].summary, "W1: Uses (sensitive value).");
+        assert_eq!(diags.0[0].attribute, Some(attr("etcd")));
+        assert!(!diags.0[0].detail.contains("hunter2"));
+
+        let error = Finding::error("E2", ModelPath::root(), "Whole resource.");
+        assert!(report(&mut diags, &[error], map, &[]));
+        assert_eq!(diags.0[1].attribute, None, "the root path is the resource");
     }
 
     #[test]

@@ -397,16 +397,7 @@ impl Renderer for EtcdMemberResource {
     fn render(args: &Value, diags: &mut Diagnostics) -> Option<Vec<(&'static str, Value)>> {
         let (cluster, own) = build(args, diags)?;
         let findings = pgha_config::validate(&cluster);
-        let mut found = Diagnostics::default();
-        report(
-            &mut found,
-            &findings,
-            |p| attribute_for(p, &cluster, own),
-            &[],
-        );
-        let failed = found.has_errors();
-        diags.0.extend(found.0);
-        if failed {
+        if report(diags, &findings, |p| attribute_for(p, &cluster, own), &[]) {
             return None;
         }
         let plan = pgha_config::etcd::render::host_plan(&cluster, own);

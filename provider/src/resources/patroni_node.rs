@@ -792,24 +792,19 @@ impl Renderer for PatroniNodeResource {
         let Built { cluster, own } = build(args, diags)?;
         let findings = pgha_config::validate(&cluster);
         let secrets = inline_values(&cluster.secrets);
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let mut found = Diagnostics::default();
-        let errors: Vec<_> = findings.iter().filter(|f| f.is_error()).cloned().collect();
-        let others: Vec<_> = findings.iter().filter(|f| !f.is_error()).cloned().collect();
-        report(
-            &mut found,
+        let (errors, others): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.is_error());
+        let failed = report(
+            diags,
             &errors,
             |p| attribute_for(p, &cluster, own, true),
             &secrets,
         );
         report(
-            &mut found,
+            diags,
             &others,
             |p| attribute_for(p, &cluster, own, false),
             &secrets,
         );
-        let failed = found.has_errors();
-        diags.0.extend(found.0);
         if failed {
             return None;
         }

@@ -489,12 +489,7 @@ fn check(spec: &StanzaSpec, diags: &mut Diagnostics) -> bool {
     let cluster = companion_cluster(spec);
     let findings = pgha_config::validate(&cluster);
     let secrets = inline_values(&cluster.secrets);
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let mut found = Diagnostics::default();
-    report(&mut found, &findings, |p| attribute_for(p, spec), &secrets);
-    let failed = found.has_errors();
-    diags.0.extend(found.0);
-    failed
+    report(diags, &findings, |p| attribute_for(p, spec), &secrets)
 }
 
 impl Renderer for StanzaResource {
