@@ -63,15 +63,6 @@ fn apply(ws: &Workspace, env: &[(String, String)]) -> Run {
     )
 }
 
-/// The output with Terraform's box drawing and line wrapping undone, for phrase matching.
-fn flat(run: &Run) -> String {
-    run.output()
-        .replace(['│', '╷', '╵'], " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn resources_need_no_settings_and_contact_nothing() {
     let tmp = tempfile::tempdir().expect("temporary directory");
@@ -102,7 +93,7 @@ fn resources_need_no_settings_and_contact_nothing() {
     // file is the error.
     ws.set_config(&format!("{block}\n{}", data_source(BUCKET)));
     let run = plan(&ws, &env).failure();
-    let out = flat(&run);
+    let out = run.flat();
     assert!(out.contains("Cannot read the OCI API private key"), "{out}");
     assert!(out.contains("/nonexistent/key.pem"), "{out}");
     assert!(api_calls(&standin).is_empty());
@@ -175,7 +166,7 @@ fn settings_from_attributes_environment_and_config_profile() {
         hcl(&standin.base_url),
         data_source(BUCKET)
     ));
-    let out = flat(&plan(&ws, &with_vars).failure());
+    let out = plan(&ws, &with_vars).failure().flat();
     assert!(
         out.contains("OCI API key fingerprint does not match the private key"),
         "{out}"
@@ -217,7 +208,7 @@ fn settings_from_attributes_environment_and_config_profile() {
         hcl(&standin.base_url),
         data_source(BUCKET)
     ));
-    let out = flat(&plan(&ws, &env).failure());
+    let out = plan(&ws, &env).failure().flat();
     assert!(out.contains("Unusable OCI config file"), "{out}");
     assert!(out.contains("profile [NOPE] not found"), "{out}");
     assert!(out.contains("DEFAULT, PGHA"), "{out}");
@@ -233,7 +224,7 @@ fn failures_name_their_cause() {
 
     // Nothing configured anywhere.
     let ws = Workspace::new(&data_source(BUCKET));
-    let out = flat(&plan(&ws, &env).failure());
+    let out = plan(&ws, &env).failure().flat();
     assert!(
         out.contains("Incomplete OCI authentication settings"),
         "{out}"
@@ -248,7 +239,7 @@ fn failures_name_their_cause() {
         provider_block(&stranger, &standin.base_url),
         data_source(BUCKET)
     ));
-    let out = flat(&plan(&ws, &env).failure());
+    let out = plan(&ws, &env).failure().flat();
     assert!(
         out.contains("OCI rejected the request signature (authentication failed)"),
         "{out}"
@@ -262,7 +253,7 @@ fn failures_name_their_cause() {
         provider_block(&key, &standin.base_url),
         data_source("no-such-bucket")
     ));
-    let out = flat(&plan(&ws, &env).failure());
+    let out = plan(&ws, &env).failure().flat();
     assert!(
         out.contains("Object Storage bucket missing or not authorized"),
         "{out}"
@@ -280,7 +271,7 @@ fn failures_name_their_cause() {
     );
     ws.set_config(&format!("{block}\n{}", data_source(BUCKET)));
     let run = plan(&ws, &env).failure();
-    let out = flat(&run);
+    let out = run.flat();
     assert!(
         out.contains("Cannot decrypt the OCI API private key (pass phrase)"),
         "{out}"
@@ -302,7 +293,7 @@ fn failures_name_their_cause() {
         provider_block(&key, &skewed.base_url),
         data_source(BUCKET)
     ));
-    let out = flat(&plan(&ws, &env).failure());
+    let out = plan(&ws, &env).failure().flat();
     assert!(out.contains("authentication failed"), "{out}");
     assert!(out.contains("clock skew"), "{out}");
     assert!(out.contains("seconds away from the server time"), "{out}");
@@ -341,7 +332,7 @@ fn registry_example_plans() {
     let mut args = vec!["plan", "-no-color"];
     args.extend(vars.iter().map(String::as_str));
     let run = tf(&ws, &env, &args).success();
-    let out = flat(&run);
+    let out = run.flat();
     assert!(out.contains("backup_status = \"missing_stanza\""), "{out}");
     assert!(
         out.contains("No full backup of stanza pg-ha-cluster in the last 8 days"),

@@ -10,7 +10,7 @@ mod support;
 
 use oci_common::openssl_key;
 use oci_helpers::{api_calls, env_refs, isolated_env, provider_block, start_standin, NAMESPACE};
-use support::{PlanOutcome, Run, Workspace};
+use support::{PlanOutcome, Workspace};
 
 const BUCKET: &str = "pg-backup";
 
@@ -42,14 +42,6 @@ fn stanza(bucket: &str, verify: Option<bool>, full: &str) -> String {
 }}
 "#
     )
-}
-
-fn flat(run: &Run) -> String {
-    run.output()
-        .replace(['│', '╷', '╵'], " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[test]
@@ -121,7 +113,7 @@ fn verify_bucket_runs_at_apply_only() {
         stanza("no-such-bucket", Some(true), "30 2 * * 0")
     ));
     let run = apply(&ws).failure();
-    let out = flat(&run);
+    let out = run.flat();
     assert!(
         out.contains("Object Storage bucket missing or not authorized"),
         "{out}"
@@ -135,7 +127,7 @@ fn verify_bucket_runs_at_apply_only() {
         provider_block(&stranger, &standin.base_url),
         stanza(BUCKET, Some(true), "30 2 * * 0")
     ));
-    let out = flat(&apply(&ws).failure());
+    let out = apply(&ws).failure().flat();
     assert!(out.contains("OCI rejected the request signature"), "{out}");
 }
 
@@ -155,7 +147,7 @@ fn verify_bucket_needs_an_s3_repository() {
     let tmp = tempfile::tempdir().expect("temporary directory");
     let env = isolated_env(tmp.path());
     let run = ws.terraform_with_env(&["validate", "-no-color"], &env_refs(&env));
-    let out = flat(&run.failure());
+    let out = run.failure().flat();
     assert!(
         out.contains("verify_bucket needs an s3 repository"),
         "{out}"

@@ -5,7 +5,9 @@
 mod support;
 
 use serde_json::{json, Value as Json};
-use support::{actions, line_of, resource_change, state_attributes, PlanOutcome, Workspace};
+use support::{
+    actions, has_error_at, line_of, resource_change, state_attributes, PlanOutcome, Workspace,
+};
 
 const ADDR: &str = "pgha_etcd_member.e";
 
@@ -144,13 +146,8 @@ fn invalid_configurations_fail_at_the_attribute() {
         let validate = ws.validate_json();
         assert_eq!(validate["valid"], false, "{validate:#}");
         let want = line_of(&cfg, "resource", line);
-        let hit = validate["diagnostics"].as_array().unwrap().iter().any(|d| {
-            d["severity"] == "error"
-                && d["summary"].as_str().is_some_and(|s| s.starts_with(code))
-                && d["range"]["start"]["line"] == want
-        });
         assert!(
-            hit,
+            has_error_at(validate["diagnostics"].as_array().unwrap(), code, want),
             "no {code}… error on line {want} ({line}):\n{validate:#}"
         );
     }

@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::Value as Json;
-use support::{actions, line_of, resource_change, PlanOutcome, Workspace};
+use support::{actions, has_error_at, line_of, resource_change, PlanOutcome, Workspace};
 
 const ADDR: &str = "pgha_patroni_node.n";
 
@@ -154,13 +154,8 @@ fn invalid_configurations_fail_at_the_attribute() {
         let ws = Workspace::new(&cfg);
         let diagnostics = plan_diagnostics(&ws);
         let want = line_of(&cfg, "pgha_patroni_node", line);
-        let hit = diagnostics.iter().any(|d| {
-            d["severity"] == "error"
-                && d["summary"].as_str().is_some_and(|s| s.starts_with(code))
-                && d["range"]["start"]["line"] == want
-        });
         assert!(
-            hit,
+            has_error_at(&diagnostics, code, want),
             "no {code}… error on line {want} ({line}):\n{diagnostics:#?}"
         );
     }

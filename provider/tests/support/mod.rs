@@ -77,6 +77,15 @@ impl Run {
     pub fn output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+    /// [`Run::output`] with Terraform's box drawing and line wrapping undone, for phrase
+    /// matching.
+    pub fn flat(&self) -> String {
+        self.output()
+            .replace(['│', '╷', '╵'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
     fn describe(&self) -> String {
         format!(
             "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -321,6 +330,16 @@ pub fn state_attributes<'a>(state: &'a Json, address: &str) -> &'a Json {
         .and_then(|rs| rs.iter().find(|r| r["address"] == address))
         .map(|r| &r["values"])
         .unwrap_or_else(|| panic!("{address} not in state:\n{state:#}"))
+}
+
+/// Whether `diagnostics` (JSON diagnostics of `validate -json` or `plan -json`) hold an error
+/// whose summary starts with `code` and whose range starts on `line`.
+pub fn has_error_at(diagnostics: &[Json], code: &str, line: u64) -> bool {
+    diagnostics.iter().any(|d| {
+        d["severity"] == "error"
+            && d["summary"].as_str().is_some_and(|s| s.starts_with(code))
+            && d["range"]["start"]["line"] == line
+    })
 }
 
 /// The 1-based line in `text` of the first line containing `needle` after the first line
