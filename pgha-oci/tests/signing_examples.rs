@@ -2,6 +2,8 @@
 //! Signatures" documentation byte for byte (fixtures in
 //! `tests/fixtures/oci-signing-example`, see its SOURCE.md).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -160,26 +162,8 @@ fn fingerprint_of_published_key_matches_openssl() {
         "{}",
         String::from_utf8_lossy(&der.stderr)
     );
-    let digest = md5_hex_colon_via_openssl(&der.stdout);
+    let digest = common::md5_colon(&der.stdout);
     assert_eq!(test_key().fingerprint(), digest);
     // The page's sample fingerprint is a placeholder, not this key's.
     assert_ne!(digest, "20:3b:97:13:55:1c:5b:0d:d3:37:d8:50:4e:c5:3a:34");
-}
-
-fn md5_hex_colon_via_openssl(bytes: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(["dgst", "-md5", "-c"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .to_string()
 }
