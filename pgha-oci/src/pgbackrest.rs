@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha1::{Digest as _, Sha1};
 use tracing::{debug, warn};
@@ -784,11 +784,6 @@ pub async fn read_stanza<S: RepoStorage>(
         });
     }
     Ok(report)
-}
-
-/// Convenience: [`read_stanza`] on a posix repository at `repo_path`.
-pub async fn read_posix_stanza(repo_path: &Path, stanza: &str) -> Result<StanzaReport, RepoError> {
-    read_stanza(&PosixRepo::new(repo_path), stanza).await
 }
 
 #[cfg(test)]
