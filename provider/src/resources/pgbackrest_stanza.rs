@@ -67,19 +67,6 @@ pub struct StanzaSpec {
     pub platform: Platform,
 }
 
-impl StanzaSpec {
-    /// Whether the spec carries an inline secret.
-    pub fn has_inline_secret(&self) -> bool {
-        [
-            &self.secrets.s3_key,
-            &self.secrets.s3_key_secret,
-            &self.secrets.repo_cipher_pass,
-        ]
-        .iter()
-        .any(|s| s.as_ref().is_some_and(|s| s.inline().is_some()))
-    }
-}
-
 /// The schema.
 pub fn schema() -> Schema {
     let s3 = Block::new(
@@ -648,7 +635,13 @@ mod tests {
             Some("/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=pg-ha-cluster archive-push %p")
         );
         let spec: StanzaSpec = serde_json::from_str(get("spec").as_str().unwrap()).unwrap();
-        assert!(!spec.has_inline_secret());
+        let env_file = |variable: &str| Secret::EnvFile {
+            path: "/etc/pgha/s3.env".into(),
+            variable: variable.into(),
+        };
+        assert_eq!(spec.secrets.s3_key, Some(env_file("S3_ACCESS_KEY")));
+        assert_eq!(spec.secrets.s3_key_secret, Some(env_file("S3_SECRET_KEY")));
+        assert_eq!(spec.secrets.repo_cipher_pass, None);
         assert_eq!(spec.stanza.name.as_deref(), Some("pg-ha-cluster"));
         assert!(get("bootstrap_method")
             .as_str()
