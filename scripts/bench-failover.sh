@@ -44,6 +44,29 @@ e2e_preflight
 first_backup_on() { e2e_pgbackrest "$WORK" "$1" --output=json info | grep -q '"type":"full"'; }
 acks_at_least() { [[ $(grep -vc '^ERR' "$1" 2>/dev/null) -ge $2 ]]; }
 
+# Writer runs: run RUN commits seq numbers from RUN * 10^7 through HAProxy, one row per
+# transaction, logging each acknowledgement to WORK/acks.RUN until WORK/stop.RUN exists.
+# start_writer RUN : start it (pid in $wpid) and wait for its first 100 commits.
+start_writer() {
+    local run=$1
+    "$E2E_PY" "$repo/tests/e2e/writer.py" --dsn "$(e2e_lb_dsn "$WORK")" --table bench_writes \
+        --out "$WORK/acks.$run" --stop-file "$WORK/stop.$run" --start $((run * 10000000)) \
+        >>"$WORK/logs/writer.log" 2>&1 &
+    wpid=$!
+    pgha_wait_for "100 commits" 30 acks_at_least "$WORK/acks.$run" 100
+}
+# stop_writer RUN : stop it and wait for it to exit.
+stop_writer() {
+    touch "$WORK/stop.$1"
+    wait "$wpid" || true
+}
+# lost_commits RUN : how many of its acknowledged commits the table no longer has.
+lost_commits() {
+    local run=$1 present=$WORK/present.$1
+    e2e_psql_lb "$WORK" "SELECT seq FROM bench_writes WHERE seq >= $((run * 10000000)) AND seq < $(((run + 1) * 10000000)) ORDER BY seq" >"$present" || return 1
+    awk '$1 != "ERR" {print $1}' "$WORK/acks.$run" | sort -n | comm -23 - <(sort -n "$present") | wc -l
+}
+
 # Time from `terraform apply` to healthy and to the first full backup.
 apply_times=()
 bring_up() {
@@ -98,11 +121,7 @@ for s in $settings; do
         pgha_wait_for "healthy with a synchronous standby" 240 sync_ready
         leader=$(e2e_leader)
         acks=$WORK/acks.$run
-        stop=$WORK/stop.$run
-        "$E2E_PY" "$repo/tests/e2e/writer.py" --dsn "$(e2e_lb_dsn "$WORK")" --table bench_writes \
-            --out "$acks" --stop-file "$stop" --start $((run * 10000000)) >>"$WORK/logs/writer.log" 2>&1 &
-        wpid=$!
-        pgha_wait_for "100 commits" 30 acks_at_least "$acks" 100
+        start_writer "$run"
         t0=$(date +%s.%N)
         "$E2E_STANDIN" crash --host "$leader" --root "$(e2e_root "$WORK" "$leader")" --work "$WORK" \
             2>>"$WORK/logs/$leader-cloud-init.log"
@@ -114,13 +133,10 @@ for s in $settings; do
             fo=NA
         fi
         sleep 2
-        touch "$stop"
-        wait "$wpid" || true
-        present=$WORK/present.$run
-        e2e_psql_lb "$WORK" "SELECT seq FROM bench_writes WHERE seq >= $((run * 10000000)) AND seq < $(((run + 1) * 10000000)) ORDER BY seq" >"$present"
+        stop_writer "$run"
         acked=$(grep -vc '^ERR' "$acks" || true)
         errors=$(grep -c '^ERR' "$acks" || true)
-        lost=$(awk '$1 != "ERR" {print $1}' "$acks" | sort -n | comm -23 - <(sort -n "$present") | wc -l)
+        lost=$(lost_commits "$run")
         new_leader=$(e2e_leader || echo none)
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$leader" "$new_leader" "$fo" "$acked" "$lost" "$errors" >>"$results"
         pgha_log "$s kill $k: $leader -> $new_leader in ${fo}s; $acked acknowledged, $lost lost"
@@ -148,24 +164,17 @@ if [[ ${BENCH_ETCD_LOSS:-1} == 1 ]]; then
         eh=""
         for h in "${E2E_ETCD_HOSTS[@]}"; do [[ ${E2E_IP[$h]} == "$eip" ]] && eh=$h; done
         acks=$WORK/acks.$run
-        stop=$WORK/stop.$run
-        "$E2E_PY" "$repo/tests/e2e/writer.py" --dsn "$(e2e_lb_dsn "$WORK")" --table bench_writes \
-            --out "$acks" --stop-file "$stop" --start $((run * 10000000)) >>"$WORK/logs/writer.log" 2>&1 &
-        wpid=$!
-        pgha_wait_for "100 commits" 30 acks_at_least "$acks" 100
+        start_writer "$run"
         t0=$(date +%s.%N)
         pgha_log "$s: crashing etcd leader $eh under write load (Patroni leader $pl)"
         "$E2E_STANDIN" crash --host "$eh" --root "$(e2e_root "$WORK" "$eh")" --work "$WORK" \
             2>>"$WORK/logs/$eh-cloud-init.log"
         sleep $((ttl + 5))
-        touch "$stop"
-        wait "$wpid" || true
+        stop_writer "$run"
         pl2=$(e2e_leader || echo none)
         tl2=$(e2e_members | awk '$2 == "leader" {print $4}')
         gap=$(awk -v t="$t0" '$1 != "ERR" {if (p != "" && $2 > t - 5 && $2 - p > m) m = $2 - p; p = $2} END {printf "%.1f", m}' "$acks")
-        present=$WORK/present.$run
-        e2e_psql_lb "$WORK" "SELECT seq FROM bench_writes WHERE seq >= $((run * 10000000)) AND seq < $(((run + 1) * 10000000)) ORDER BY seq" >"$present"
-        lost=$(awk '$1 != "ERR" {print $1}' "$acks" | sort -n | comm -23 - <(sort -n "$present") | wc -l)
+        lost=$(lost_commits "$run")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$eh" "$pl" "$pl2" "$tl" "$tl2" "$gap" "$lost" >>"$etcd_results"
         pgha_log "$s: Patroni leader $pl -> $pl2, timeline $tl -> $tl2, longest pause between commits ${gap}s, $lost lost"
         "$E2E_STANDIN" boot --host "$eh" --root "$(e2e_root "$WORK" "$eh")" --work "$WORK" \
