@@ -1,5 +1,5 @@
-# The only values the pgha resources take from OCI. tests/resource_oci_example.rs replaces this
-# file with literals and plans pgha.tf with the pgha provider alone.
+# The only values the pgha resources take from OCI. provider/tests/resource_examples.rs replaces
+# this file with literals and plans pgha.tf with the pgha provider alone.
 locals {
   object_storage_namespace = data.oci_objectstorage_namespace.ns.namespace
   backup_bucket            = oci_objectstorage_bucket.backup.name
