@@ -826,7 +826,12 @@ mod tests {
             from_msgpack(&big, &Type::Number).unwrap(),
             Value::Number(1e20)
         );
-        assert!(from_msgpack(&[0xd4, 0x05, 0x00], &Type::String).is_err());
+        let other = from_msgpack(&[0xd4, 0x05, 0x00], &Type::String).unwrap_err();
+        assert!(
+            other.message.contains("extension type 5"),
+            "{}",
+            other.message
+        );
     }
 
     #[test]
@@ -888,7 +893,8 @@ mod tests {
             assert!(from_msgpack(bad, &Type::String).is_err(), "{bad:?}");
         }
         let deep = vec![0x91; 10_000];
-        assert!(from_msgpack(&deep, &Type::Dynamic).is_err());
+        let err = from_msgpack(&deep, &Type::Dynamic).unwrap_err();
+        assert!(err.message.contains("nested too deeply"), "{}", err.message);
     }
 
     #[test]
