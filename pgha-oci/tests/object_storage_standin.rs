@@ -56,7 +56,22 @@ async fn read_operations_succeed_with_verified_signatures() {
 
     let meta = c.head_object(NS, BUCKET, "obj-3").await.unwrap();
     assert_eq!(meta.content_length, Some("content 3".len() as u64));
-    assert!(meta.etag.is_some());
+    // The stand-in's ETag is the MD5 in hex and Content-MD5 the same digest in base64.
+    let md5_hex = common::md5_colon(b"content 3").replace(':', "");
+    assert_eq!(meta.etag.as_deref(), Some(md5_hex.as_str()));
+    let content_md5 = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        meta.content_md5.as_deref().expect("Content-MD5"),
+    )
+    .unwrap();
+    let content_md5: String = content_md5.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(content_md5, md5_hex);
+    assert_eq!(
+        meta.content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    let modified = meta.last_modified.as_deref().expect("Last-Modified");
+    assert!(httpdate::parse_http_date(modified).is_ok(), "{modified}");
 
     // Names with '/', ' ' and '+' travel percent-encoded and are signed as sent.
     let nested = c
