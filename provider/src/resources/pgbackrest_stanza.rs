@@ -214,7 +214,8 @@ pub fn schema() -> Schema {
             .sensitive()
             .describe(
                 "pgbackrest.conf's `[global]` section, the same on every node (each node's \
-                 file adds its stanza section). Always sensitive: it holds the keys and pass phrase when they are given inline.",
+                 file adds its stanza section). Always sensitive: it holds the keys and pass \
+                 phrase when they are given inline.",
             ),
     )
     .attribute(
@@ -224,8 +225,8 @@ pub fn schema() -> Schema {
     )
     .attribute(Attribute::string("spec").computed().sensitive().describe(
         "JSON of the stanza, its secrets, log clean-up and platform: set \
-                 `pgha_patroni_node.stanza` to it. Always sensitive, because it carries inline \
-                 secrets when they are given inline.",
+         `pgha_patroni_node.stanza` to it. Always sensitive: it carries the secrets that are \
+         given inline.",
     ))
     .block("s3", NestingMode::Single, s3)
     .block("posix", NestingMode::Single, posix)
