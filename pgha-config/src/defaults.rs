@@ -40,6 +40,8 @@ pub const RETRY_TIMEOUT: u32 = 5;
 /// Largest replica lag in bytes that still allows the replica to be promoted (1 MiB, as in the
 /// tutorial and Patroni's default).
 pub const MAXIMUM_LAG_ON_FAILOVER: u64 = 1_048_576;
+/// Synchronous standbys Patroni keeps with `synchronous_mode` (Patroni's default).
+pub const SYNCHRONOUS_NODE_COUNT: u32 = 1;
 
 /// Initial database encoding.
 pub const INITDB_ENCODING: &str = "UTF8";

@@ -381,7 +381,11 @@ fn every_patroni_yml_parses_with_pyyaml_to_the_intended_structure() {
             assert_eq!(pg["pgbackrest"]["keep_data"], true);
             assert_eq!(pg["pgbackrest"]["no_params"], true);
             assert_eq!(pg["recovery_conf"]["restore_command"], restore_command(&c));
-            let hba: Vec<&str> = pg["pg_hba"]
+            assert!(
+                pg.get("pg_hba").is_none(),
+                "{ctx}: a local pg_hba would override the DCS one"
+            );
+            let hba: Vec<&str> = boot["dcs"]["postgresql"]["pg_hba"]
                 .as_array()
                 .unwrap()
                 .iter()

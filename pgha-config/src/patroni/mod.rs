@@ -151,6 +151,9 @@ pub struct Patroni {
     /// Refuse writes when no synchronous replica is available.
     #[serde(default)]
     pub synchronous_mode_strict: bool,
+    /// How many synchronous standbys Patroni keeps (with `synchronous_mode`).
+    #[serde(default = "synchronous_node_count")]
+    pub synchronous_node_count: u32,
     /// Keep the primary running when the DCS is unreachable but all members agree.
     #[serde(default)]
     pub failsafe_mode: bool,
@@ -169,6 +172,10 @@ pub struct Patroni {
     /// Extra pg_hba.conf lines, after the ones generated for replication and local access.
     #[serde(default)]
     pub pg_hba: Vec<String>,
+    /// Permanent replication slots (Patroni's `slots`), by name: kept on the leader, and on
+    /// every member for physical slots, across failovers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slots: BTreeMap<String, PermanentSlot>,
     /// Networks allowed to connect to all databases with a password (`host all all CIDR`).
     #[serde(default)]
     pub client_cidrs: Vec<String>,
@@ -194,18 +201,57 @@ impl Default for Patroni {
             maximum_lag_on_failover: maximum_lag_on_failover(),
             synchronous_mode: true,
             synchronous_mode_strict: false,
+            synchronous_node_count: synchronous_node_count(),
             failsafe_mode: false,
             use_pg_rewind: true,
             use_slots: true,
             watchdog: WatchdogMode::Off,
             parameters: Parameters::new(),
             pg_hba: Vec::new(),
+            slots: BTreeMap::new(),
             client_cidrs: Vec::new(),
             initdb: Initdb::default(),
             users: Users::default(),
             admin_user: None,
         }
     }
+}
+
+/// The kind of a permanent replication slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SlotKind {
+    /// A physical slot (an external standby, a `pg_receivewal`).
+    #[default]
+    Physical,
+    /// A logical slot (a subscriber, change data capture); needs `database` and `plugin`.
+    Logical,
+}
+
+impl SlotKind {
+    /// Patroni's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlotKind::Physical => "physical",
+            SlotKind::Logical => "logical",
+        }
+    }
+}
+
+/// A permanent replication slot (an entry of Patroni's `slots`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermanentSlot {
+    /// `physical` or `logical`.
+    #[serde(default, rename = "type")]
+    pub kind: SlotKind,
+    /// Database of a logical slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Output plugin of a logical slot (`pgoutput`, `test_decoding`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
 }
 
 /// Patroni member tags.
@@ -301,6 +347,9 @@ fn retry_timeout() -> u32 {
 }
 fn maximum_lag_on_failover() -> u64 {
     defaults::MAXIMUM_LAG_ON_FAILOVER
+}
+fn synchronous_node_count() -> u32 {
+    defaults::SYNCHRONOUS_NODE_COUNT
 }
 fn pg_port() -> u16 {
     defaults::PG_PORT

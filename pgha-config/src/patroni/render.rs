@@ -186,11 +186,24 @@ pub fn replica_method(cluster: &Cluster) -> Mapping {
     ])
 }
 
-/// Patroni's `bootstrap` section.
-fn bootstrap(cluster: &Cluster) -> Mapping {
+/// Patroni's dynamic configuration: what lives in the DCS (`/<namespace>/<scope>/config`) and is
+/// the same on every member. A new cluster starts with it (`bootstrap.dcs`); afterwards it is
+/// changed live through the REST API (`PATCH /config`), which is what the Terraform provider's
+/// `pgha_patroni_cluster` does with exactly this document, so nothing cluster-wide sits in a
+/// host's local patroni.yml. `pg_hba` is here too: a local `postgresql.pg_hba` would take
+/// precedence over the DCS one on that host and make it impossible to change live.
+pub fn dynamic_configuration(cluster: &Cluster) -> Mapping {
     let p = &cluster.patroni;
-    let layout = cluster.layout();
-    let dcs = map([
+    let postgresql = map([
+        ("use_pg_rewind", Value::Bool(p.use_pg_rewind)),
+        ("use_slots", Value::Bool(p.use_slots)),
+        ("parameters", Value::Mapping(dcs_parameters(cluster))),
+        (
+            "pg_hba",
+            Value::Sequence(pg_hba(cluster).iter().map(|l| s(l)).collect()),
+        ),
+    ]);
+    let mut dcs = map([
         ("ttl", n(p.ttl.into())),
         ("loop_wait", n(p.loop_wait.into())),
         ("retry_timeout", n(p.retry_timeout.into())),
@@ -200,16 +213,35 @@ fn bootstrap(cluster: &Cluster) -> Mapping {
             "synchronous_mode_strict",
             Value::Bool(p.synchronous_mode_strict),
         ),
+        ("synchronous_node_count", n(p.synchronous_node_count.into())),
         ("failsafe_mode", Value::Bool(p.failsafe_mode)),
-        (
-            "postgresql",
-            Value::Mapping(map([
-                ("use_pg_rewind", Value::Bool(p.use_pg_rewind)),
-                ("use_slots", Value::Bool(p.use_slots)),
-                ("parameters", Value::Mapping(dcs_parameters(cluster))),
-            ])),
-        ),
+        ("postgresql", Value::Mapping(postgresql)),
     ]);
+    if !p.slots.is_empty() {
+        let mut slots = Mapping::new();
+        for (name, slot) in &p.slots {
+            let mut m = map([("type", s(slot.kind.as_str()))]);
+            if let Some(db) = &slot.database {
+                insert(&mut m, "database", db.as_str());
+            }
+            if let Some(plugin) = &slot.plugin {
+                insert(&mut m, "plugin", plugin.as_str());
+            }
+            insert(&mut slots, name, Value::Mapping(m));
+        }
+        insert(&mut dcs, "slots", Value::Mapping(slots));
+    }
+    dcs
+}
+
+/// Patroni's `bootstrap` section, with `dcs` from [`dynamic_configuration`] or, when given,
+/// `dcs` as it is (the configuration a cluster was created with: see [`host_plan_bootstrapped`]).
+fn bootstrap(cluster: &Cluster, dcs: Option<&Mapping>) -> Mapping {
+    let p = &cluster.patroni;
+    let layout = cluster.layout();
+    let dcs = dcs
+        .cloned()
+        .unwrap_or_else(|| dynamic_configuration(cluster));
     let method = bootstrap_method(cluster);
     let mut initdb: Vec<Value> = vec![Value::Mapping(map([("encoding", s(&p.initdb.encoding))]))];
     if let Some(locale) = &p.initdb.locale {
@@ -307,10 +339,6 @@ fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
         ("authentication", Value::Mapping(auth)),
         ("parameters", Value::Mapping(parameters)),
         (
-            "pg_hba",
-            Value::Sequence(pg_hba(cluster).iter().map(|l| s(l)).collect()),
-        ),
-        (
             "create_replica_methods",
             Value::Sequence(vec![s("pgbackrest"), s("basebackup")]),
         ),
@@ -352,6 +380,15 @@ fn dcs_section(cluster: &Cluster) -> (&'static str, Mapping) {
 
 /// patroni.yml of the node at `node` as a YAML value.
 pub fn patroni_config(cluster: &Cluster, node: &PatroniNode) -> Value {
+    patroni_config_with(cluster, node, None)
+}
+
+/// [`patroni_config`] with `bootstrap.dcs` given (`None`: [`dynamic_configuration`]).
+fn patroni_config_with(
+    cluster: &Cluster,
+    node: &PatroniNode,
+    bootstrap_dcs: Option<&Mapping>,
+) -> Value {
     let p = &cluster.patroni;
     let port = node.restapi_port_or(p.restapi_port);
     let mut restapi = map([
@@ -395,7 +432,10 @@ pub fn patroni_config(cluster: &Cluster, node: &PatroniNode) -> Value {
         ("name", s(&node.name)),
         ("restapi", Value::Mapping(restapi)),
         (dcs_key, Value::Mapping(dcs)),
-        ("bootstrap", Value::Mapping(bootstrap(cluster))),
+        (
+            "bootstrap",
+            Value::Mapping(bootstrap(cluster, bootstrap_dcs)),
+        ),
         ("postgresql", Value::Mapping(postgresql(cluster, node))),
         ("watchdog", Value::Mapping(map([("mode", s(watchdog))]))),
         ("tags", Value::Mapping(tags)),
@@ -514,7 +554,11 @@ pub fn to_yaml(v: &Value) -> String {
 
 /// patroni.yml of `node` as text.
 pub fn patroni_yml(cluster: &Cluster, node: &PatroniNode) -> String {
-    let body = to_yaml(&patroni_config(cluster, node));
+    patroni_yml_with(cluster, node, None)
+}
+
+fn patroni_yml_with(cluster: &Cluster, node: &PatroniNode, dcs: Option<&Mapping>) -> String {
+    let body = to_yaml(&patroni_config_with(cluster, node, dcs));
     format!(
         "# Patroni configuration of {} in cluster {}, rendered by pgha.\n{body}",
         node.name, cluster.name
@@ -876,6 +920,21 @@ fn tmpfiles(cluster: &Cluster) -> Option<RenderedFile> {
 ///
 /// When `node` is not an index of `cluster.nodes` (a caller's mistake, never user input).
 pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
+    host_plan_with(cluster, node, None)
+}
+
+/// [`host_plan`] for a host of a cluster that was created with another dynamic configuration
+/// than the model's current one: `bootstrap.dcs` is `bootstrap_dcs` as given.
+///
+/// `bootstrap.dcs` is read only when a member initializes a brand-new cluster; on every other
+/// start Patroni takes the configuration from the DCS. A tool that changes the settings live
+/// (`PATCH /config`) keeps the document the cluster was created with here, so a live change
+/// does not change a host's first-boot document, which would mean a new machine.
+pub fn host_plan_bootstrapped(cluster: &Cluster, node: usize, bootstrap_dcs: &Mapping) -> HostPlan {
+    host_plan_with(cluster, node, Some(bootstrap_dcs))
+}
+
+fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> HostPlan {
     let Some(n) = cluster.nodes.get(node) else {
         panic!(
             "node index {node} out of range: the cluster has {} nodes",
@@ -888,7 +947,7 @@ pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
 
     let mut files = vec![RenderedFile {
         path: patroni_yml_path(cluster),
-        content: patroni_yml(cluster, n),
+        content: patroni_yml_with(cluster, n, dcs),
         mode: 0o600,
         owner: pg.clone(),
         group: pg.clone(),

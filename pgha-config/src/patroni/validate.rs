@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::cluster::Cluster;
 use crate::diagnostic::{Diagnostic, ModelPath, Severity};
-use crate::patroni::{Parameters, PgValue, WatchdogMode};
+use crate::patroni::{Parameters, PgValue, SlotKind, WatchdogMode};
 use crate::pg_hba::{self, AuthMethod, ConnectionType, HbaAddress, HbaLine};
 use crate::validate::{diag, is_placeholder, parse_cidr, path, Cidr};
 
@@ -149,6 +149,15 @@ pub const P038: &str = "P038";
 /// `reserved_connections` on PostgreSQL older than 16, where it does not exist; Patroni drops
 /// unknown parameters.
 pub const P039: &str = "P039";
+/// `synchronous_node_count` is 0, or (with `synchronous_mode`) not below the number of nodes
+/// that may be synchronous: Patroni keeps only as many synchronous standbys as there are.
+pub const P040: &str = "P040";
+/// A permanent slot's name is not a valid PostgreSQL replication slot name (`[a-z0-9_]`, at most
+/// 63 characters), or is the slot Patroni keeps for a member.
+pub const P041: &str = "P041";
+/// A logical permanent slot without `database` or `plugin`, or with `wal_level` below
+/// `logical`: Patroni cannot create it; a physical slot with `database` or `plugin`.
+pub const P042: &str = "P042";
 
 /// Patroni's default for `max_connections`, `max_wal_senders` and `max_replication_slots` when not
 /// set (or set to a value it rejects).
@@ -274,6 +283,7 @@ pub fn validate(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     check_timings(cluster, out);
     check_synchronous(cluster, out);
     check_tags(cluster, out);
+    check_slots(cluster, out);
     check_parameters(cluster, out);
     check_capacity(cluster, out);
     check_rewind(cluster, out);
@@ -416,6 +426,20 @@ fn check_synchronous(c: &Cluster, out: &mut Vec<Diagnostic>) {
         return;
     }
     let eligible = c.nodes.iter().filter(|n| !n.tags.nosync).count();
+    let count = p.synchronous_node_count as usize;
+    if count == 0 || (eligible >= 2 && count >= eligible) {
+        out.push(diag(
+            P040,
+            if count == 0 { Severity::Error } else { sev },
+            path("patroni.synchronous_node_count"),
+            format!(
+                "synchronous_node_count is {count} with {eligible} node(s) that may be synchronous; \
+                 a primary has at most {} synchronous standby(s).",
+                eligible.saturating_sub(1)
+            ),
+            "Keep synchronous_node_count between 1 and the number of nodes that may be synchronous minus one (1 for three nodes).",
+        ));
+    }
     if eligible < 2 {
         out.push(diag(
             P009,
@@ -457,6 +481,73 @@ fn check_tags(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 }
             } else {
                 slots.insert(slot, i);
+            }
+        }
+    }
+}
+
+fn check_slots(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let logical_wal = c
+        .patroni
+        .parameters
+        .get("wal_level")
+        .is_some_and(|v| v.to_string() == "logical");
+    let members: Vec<String> = c.nodes.iter().map(|n| slot_name(&n.name)).collect();
+    for (name, slot) in &c.patroni.slots {
+        let at = path("patroni.slots").key(name);
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            out.push(diag(
+                P041,
+                Severity::Error,
+                at.clone(),
+                format!("`{name}` is not a replication slot name: PostgreSQL accepts lower-case letters, digits and `_`, at most 63 characters."),
+                "Rename the slot, e.g. with `_` instead of `-`.",
+            ));
+        } else if c.patroni.use_slots && members.contains(name) {
+            out.push(diag(
+                P041,
+                Severity::Error,
+                at.clone(),
+                format!("`{name}` is the slot Patroni keeps for the member of that name; a permanent slot of the same name would fight it."),
+                "Choose another name for the permanent slot.",
+            ));
+        }
+        match slot.kind {
+            SlotKind::Logical => {
+                if slot.database.is_none() || slot.plugin.is_none() {
+                    out.push(diag(
+                        P042,
+                        Severity::Error,
+                        at.clone(),
+                        format!("Logical slot `{name}` needs both `database` and `plugin`."),
+                        "Give the database the slot decodes and its output plugin (`pgoutput` for logical replication).",
+                    ));
+                }
+                if !logical_wal {
+                    out.push(diag(
+                        P042,
+                        Severity::Error,
+                        at,
+                        format!("Logical slot `{name}` needs `wal_level = logical`; pgha sets `replica` unless told otherwise."),
+                        "Set the PostgreSQL parameter `wal_level` to `logical` (a restart).",
+                    ));
+                }
+            }
+            SlotKind::Physical => {
+                if slot.database.is_some() || slot.plugin.is_some() {
+                    out.push(diag(
+                        P042,
+                        Severity::Error,
+                        at,
+                        format!("Physical slot `{name}` takes no `database` or `plugin`."),
+                        "Remove them, or make the slot `logical`.",
+                    ));
+                }
             }
         }
     }
