@@ -22,11 +22,8 @@ locals {
     etcd2 = "127.0.0.12"
     etcd3 = "127.0.0.13"
   }
-  db_nodes = {
-    node1 = "127.0.0.21"
-    node2 = "127.0.0.22"
-    node3 = "127.0.0.23"
-  }
+  # var.db_nodes: node1..3 on 127.0.0.21-23 by default; a fourth can be added there.
+  db_nodes   = var.db_nodes
   s3_address = "127.0.0.30"
   bucket     = "pgbackrest"
 }
@@ -68,29 +65,33 @@ resource "pgha_pgbackrest_stanza" "main" {
   }
 }
 
-resource "pgha_patroni_node" "db" {
-  for_each = local.db_nodes
-
-  cluster_name     = local.cluster_name
-  name             = each.key
-  address          = each.value
-  nodes            = local.db_nodes
+# Everything cluster-wide, owned once. Its settings live in Patroni's dynamic configuration: a
+# change is applied to the running cluster at apply (PATCH /config through the REST API) and never
+# replaces a host. The variables below are what the Day-2 tests change.
+resource "pgha_patroni_cluster" "main" {
+  name             = local.cluster_name
+  members          = local.db_nodes
   dcs_hosts        = [for m in pgha_etcd_member.etcd : m.client_endpoint]
   stanza           = pgha_pgbackrest_stanza.main.spec
   postgres_version = 15 # Debian 12's
 
-  # The provider's defaults: ttl 20, loop_wait 5, retry_timeout 5, synchronous_mode on.
+  # The provider's defaults are ttl 20, loop_wait 5, retry_timeout 5, synchronous_mode on.
+  ttl              = var.ttl
+  loop_wait        = var.loop_wait
+  synchronous_mode = var.synchronous_mode
+  restart          = var.restart
+  wait_for_healthy = true
 
-  parameters = {
+  parameters = merge({
     password_encryption = "scram-sha-256"
     max_connections     = 100
     shared_buffers      = "32MB"
-  }
+  }, var.parameters)
   client_cidrs = ["127.0.0.0/8"]
   # On one machine a connection to 127.0.0.2x leaves from 127.0.0.1 (the loopback route's source
   # address), not from the node's own address: streaming replication needs this line besides
   # the per-node ones. Separate hosts do not.
-  pg_hba = ["host replication replicator 127.0.0.1/32 scram-sha-256"]
+  pg_hba = concat(["host replication replicator 127.0.0.1/32 scram-sha-256"], var.extra_pg_hba)
 
   initdb {
     encoding       = "UTF8"
@@ -109,6 +110,15 @@ resource "pgha_patroni_node" "db" {
   rewind_password      = var.rewind_password
   restapi_username     = "patroni"
   restapi_password     = var.restapi_password
+}
+
+# Per host only: name, address, tags, platform.
+resource "pgha_patroni_node" "db" {
+  for_each = local.db_nodes
+
+  cluster = pgha_patroni_cluster.main.spec
+  name    = each.key
+  address = each.value
 
   platform {
     preset          = "debian"

@@ -17,3 +17,13 @@ output "work_dir" {
   description = "Hosts, logs and process ids of the local cluster."
   value       = var.work_dir
 }
+
+output "pending_restart" {
+  description = "Members whose PostgreSQL waits for a restart (with restart = \"never\")."
+  value       = pgha_patroni_cluster.main.pending_restart
+}
+
+output "dynamic_config" {
+  description = "Patroni's dynamic configuration as applied (GET /config after a refresh)."
+  value       = jsondecode(pgha_patroni_cluster.main.dynamic_config)
+}

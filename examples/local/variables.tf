@@ -48,3 +48,50 @@ variable "restapi_password" {
   sensitive = true
   default   = "Rest-local-e2e-5j1c"
 }
+
+variable "db_nodes" {
+  description = "The database hosts, name => loopback address."
+  type        = map(string)
+  default = {
+    node1 = "127.0.0.21"
+    node2 = "127.0.0.22"
+    node3 = "127.0.0.23"
+  }
+}
+
+# Cluster-wide settings the Day-2 tests change; each is applied live (no host is replaced).
+variable "parameters" {
+  description = "PostgreSQL parameters merged over the example's own (live; some need a restart)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "extra_pg_hba" {
+  description = "pg_hba lines after the example's own (live)."
+  type        = list(string)
+  default     = []
+}
+
+variable "ttl" {
+  description = "Patroni's leader key TTL (live)."
+  type        = number
+  default     = 20
+}
+
+variable "loop_wait" {
+  description = "Patroni's HA loop interval (live)."
+  type        = number
+  default     = 5
+}
+
+variable "synchronous_mode" {
+  description = "Synchronous replication (live)."
+  type        = bool
+  default     = true
+}
+
+variable "restart" {
+  description = "`never` (report pending restarts) or `rolling` (restart at apply, one member at a time)."
+  type        = string
+  default     = "rolling"
+}

@@ -10,6 +10,7 @@ pub mod data_sources;
 pub mod docs;
 pub mod logging;
 pub mod oci;
+pub mod patroni_api;
 pub mod provider;
 pub mod resources;
 

@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use tfplugin::DataSource;
 
+pub mod patroni_cluster_status;
 pub mod pgbackrest_backups;
 
 /// Every data source the provider serves.
 pub fn all() -> Vec<Arc<dyn DataSource>> {
-    vec![Arc::new(pgbackrest_backups::PgbackrestBackups::default())]
+    vec![
+        Arc::new(patroni_cluster_status::PatroniClusterStatus),
+        Arc::new(pgbackrest_backups::PgbackrestBackups::default()),
+    ]
 }

@@ -1,8 +1,10 @@
 //! Managed resources, one module per resource type.
 //!
-//! Each resource module exposes `TYPE_NAME` (the full name, `pgha_...`), a `schema()` function
-//! and a type implementing `rendering::Renderer`, served as a [`tfplugin::Resource`] through
-//! `rendering::Rendered`; register it in [`all`]. [`cluster_map`] holds what they share.
+//! Each resource module exposes `TYPE_NAME` (the full name, `pgha_...`) and a `schema()`
+//! function. Resources whose outputs are only rendered implement `rendering::Renderer` and are
+//! served through `rendering::Rendered`; the ones that act on a running cluster
+//! (`pgha_patroni_cluster`, `pgha_patroni_switchover`) implement [`tfplugin::Resource`]
+//! themselves. Register each in [`all`]. [`cluster_map`] holds what they share.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use tfplugin::Resource;
 
 pub mod cluster_map;
 pub mod etcd_member;
+pub mod patroni_cluster;
 pub mod patroni_node;
 pub mod pgbackrest_stanza;
 pub mod rendering;
@@ -18,6 +21,7 @@ pub mod rendering;
 pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![
         Arc::new(rendering::Rendered::<etcd_member::EtcdMemberResource>::new()),
+        Arc::new(patroni_cluster::PatroniClusterResource),
         Arc::new(rendering::Rendered::<patroni_node::PatroniNodeResource>::new()),
         Arc::new(rendering::Rendered::<pgbackrest_stanza::StanzaResource>::new()),
     ]

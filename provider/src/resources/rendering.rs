@@ -25,7 +25,8 @@ use tfplugin::{
 
 use super::cluster_map::from_json;
 
-/// Current schema version of every pgha resource.
+/// Schema version of the rendering resources that have not changed shape since version 1
+/// (`pgha_etcd_member`, `pgha_pgbackrest_stanza`); `pgha_patroni_node` is at version 2.
 ///
 /// Version 0 (the development snapshots before the first release) kept every rendered file in
 /// `files`, secrets included, and had no `sensitive_files`; version 1 moved files that hold an
@@ -40,7 +41,7 @@ pub(crate) trait Renderer: Send + Sync + 'static {
     /// Computed attributes, all set by [`Renderer::render`] (`id` included).
     const OUTPUTS: &'static [&'static str];
 
-    /// The schema (version [`SCHEMA_VERSION`]).
+    /// The schema; its `version` is the resource's current schema version.
     fn schema() -> Schema;
 
     /// The outputs for wholly known `args`, or `None` after reporting errors. Errors and warnings
@@ -117,11 +118,22 @@ fn is_rendered<R: Renderer>(prior: &Value) -> bool {
 }
 
 /// Outputs rendered from a stored state's arguments (import, upgrade): null outputs when the
-/// arguments do not render (the next plan reports why).
-fn rerender<R: Renderer>(args: Value) -> Value {
+/// arguments do not render (the next plan reports why), or the stored outputs when `keep` has
+/// them (an upgrade whose arguments moved to another resource: the next plan shows what the
+/// new arguments render against what the host has).
+fn rerender<R: Renderer>(args: Value, keep: Option<&Value>) -> Value {
     let mut scratch = Diagnostics::default();
     match R::render(&args, &mut scratch) {
         Some(outputs) if !scratch.has_errors() => with_outputs(args, outputs),
+        _ if keep.is_some_and(is_rendered::<R>) => {
+            let mut state = args;
+            if let Some(stored) = keep {
+                for out in R::OUTPUTS {
+                    state.set(*out, stored.get(out).clone());
+                }
+            }
+            state
+        }
         _ => {
             let name = args.get("name").clone();
             let mut state = args;
@@ -231,7 +243,7 @@ impl<R: Renderer> Resource for Rendered<R> {
             };
             let schema = R::schema();
             return match from_json(&schema.block, &json, true) {
-                Ok(state) => Some(rerender::<R>(arguments::<R>(&state))),
+                Ok(state) => Some(rerender::<R>(arguments::<R>(&state), None)),
                 Err(e) => {
                     diags.error(
                         "Import ID does not match the schema",
@@ -262,20 +274,25 @@ impl<R: Renderer> Resource for Rendered<R> {
         prior: &serde_json::Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        if !(0..SCHEMA_VERSION).contains(&version) {
+        let schema = R::schema();
+        let current = schema.version;
+        if !(0..current).contains(&version) {
             diags.error(
                 "Unsupported schema version",
                 format!(
                     "State was written with schema version {version} of {}; this provider \
-                     reads versions 0 to {SCHEMA_VERSION}. Use a newer provider.",
+                     reads versions 0 to {current}. Use a newer provider.",
                     R::TYPE_NAME
                 ),
             );
             return None;
         }
-        let schema = R::schema();
         match from_json(&schema.block, prior, false) {
-            Ok(state) => Some(rerender::<R>(arguments::<R>(&state))),
+            // Version 0 kept secrets in `files`: never carried over.
+            Ok(state) => Some(rerender::<R>(
+                arguments::<R>(&state),
+                (version >= 1).then_some(&state),
+            )),
             Err(e) => {
                 diags.error(
                     "Unreadable stored state",
