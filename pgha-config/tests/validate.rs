@@ -8,7 +8,7 @@ mod common;
 use common::seed;
 use pgha_config::diagnostic::{Diagnostic, Location, Severity};
 use pgha_config::etcd::{EtcdApi, EtcdMember, EtcdTls};
-use pgha_config::patroni::{AdminUser, PgValue, WatchdogMode};
+use pgha_config::patroni::{AdminUser, PermanentSlot, PgValue, SlotKind, WatchdogMode};
 use pgha_config::pgbackrest::{PosixRepository, Repository, S3Repository, ScheduleKind};
 use pgha_config::secret::{RestApiAuth, Secret};
 use pgha_config::Cluster;
@@ -978,6 +978,70 @@ fn cases() -> Vec<Case> {
                 c.postgres_version = 16;
                 param(c, "reserved_connections", PgValue::Int(5));
             },
+        ),
+        case(
+            "P040",
+            Warning,
+            "patroni.synchronous_node_count",
+            |c| {
+                c.patroni.synchronous_mode = true;
+                c.patroni.synchronous_node_count = 3;
+            },
+            |c| {
+                c.patroni.synchronous_mode = true;
+                c.patroni.synchronous_node_count = 2;
+            },
+        ),
+        case(
+            "P041",
+            Error,
+            "patroni.slots.cdc-slot",
+            |c| {
+                c.patroni
+                    .slots
+                    .insert("cdc-slot".into(), Default::default());
+            },
+            |c| {
+                c.patroni
+                    .slots
+                    .insert("cdc_slot".into(), Default::default());
+            },
+        ),
+        case(
+            "P042",
+            Error,
+            "patroni.slots.cdc",
+            |c| {
+                c.patroni.slots.insert(
+                    "cdc".into(),
+                    PermanentSlot {
+                        kind: SlotKind::Logical,
+                        database: Some("app".into()),
+                        plugin: Some("pgoutput".into()),
+                    },
+                );
+            },
+            |c| {
+                param(c, "wal_level", text("logical"));
+                c.patroni.slots.insert(
+                    "cdc".into(),
+                    PermanentSlot {
+                        kind: SlotKind::Logical,
+                        database: Some("app".into()),
+                        plugin: Some("pgoutput".into()),
+                    },
+                );
+            },
+        ),
+        case(
+            "P043",
+            Warning,
+            "patroni.member_slots_ttl",
+            |c| {
+                c.patroni.version = 3;
+                c.patroni.member_slots_ttl = Some(0);
+            },
+            |c| c.patroni.member_slots_ttl = Some(0),
         ),
         // ---- pgBackRest
         case(

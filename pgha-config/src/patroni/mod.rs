@@ -169,6 +169,10 @@ pub struct Patroni {
     /// PostgreSQL parameters for every node (stored in the DCS).
     #[serde(default)]
     pub parameters: Parameters,
+    /// Seconds a member's replication slot outlives the member (Patroni 4's `member_slots_ttl`;
+    /// Patroni's default, 30 minutes, when absent). 0 drops a removed member's slot at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_slots_ttl: Option<u32>,
     /// Extra pg_hba.conf lines, after the ones generated for replication and local access.
     #[serde(default)]
     pub pg_hba: Vec<String>,
@@ -208,6 +212,7 @@ impl Default for Patroni {
             watchdog: WatchdogMode::Off,
             parameters: Parameters::new(),
             pg_hba: Vec::new(),
+            member_slots_ttl: None,
             slots: BTreeMap::new(),
             client_cidrs: Vec::new(),
             initdb: Initdb::default(),

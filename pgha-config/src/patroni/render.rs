@@ -217,6 +217,9 @@ pub fn dynamic_configuration(cluster: &Cluster) -> Mapping {
         ("failsafe_mode", Value::Bool(p.failsafe_mode)),
         ("postgresql", Value::Mapping(postgresql)),
     ]);
+    if let Some(ttl) = p.member_slots_ttl {
+        insert(&mut dcs, "member_slots_ttl", n(ttl.into()));
+    }
     if !p.slots.is_empty() {
         let mut slots = Mapping::new();
         for (name, slot) in &p.slots {

@@ -158,6 +158,9 @@ pub const P041: &str = "P041";
 /// A logical permanent slot without `database` or `plugin`, or with `wal_level` below
 /// `logical`: Patroni cannot create it; a physical slot with `database` or `plugin`.
 pub const P042: &str = "P042";
+/// `member_slots_ttl` with Patroni 3, which does not know it (it keeps no slot of a removed
+/// member anyway).
+pub const P043: &str = "P043";
 
 /// Patroni's default for `max_connections`, `max_wal_senders` and `max_replication_slots` when not
 /// set (or set to a value it rejects).
@@ -298,6 +301,15 @@ pub fn validate(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             path("patroni.watchdog"),
             "watchdog `required` stops Patroni from becoming leader on any host without a usable /dev/watchdog.",
             "Load a watchdog driver on every database host (`modprobe softdog`, persisted in /etc/modules-load.d) and let the postgres user open /dev/watchdog, or use `automatic`.",
+        ));
+    }
+    if p.member_slots_ttl.is_some() && p.version < 4 {
+        out.push(diag(
+            P043,
+            Severity::Warning,
+            path("patroni.member_slots_ttl"),
+            "member_slots_ttl exists only in Patroni 4; Patroni 3 ignores it (and drops a removed member's slot at once).",
+            "Remove `member_slots_ttl`, or run Patroni 4.",
         ));
     }
     if !(3..=4).contains(&p.version) {

@@ -14,6 +14,7 @@ pub mod cluster_map;
 pub mod etcd_member;
 pub mod patroni_cluster;
 pub mod patroni_node;
+pub mod patroni_switchover;
 pub mod pgbackrest_stanza;
 pub mod rendering;
 
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(rendering::Rendered::<etcd_member::EtcdMemberResource>::new()),
         Arc::new(patroni_cluster::PatroniClusterResource),
         Arc::new(rendering::Rendered::<patroni_node::PatroniNodeResource>::new()),
+        Arc::new(patroni_switchover::PatroniSwitchoverResource),
         Arc::new(rendering::Rendered::<pgbackrest_stanza::StanzaResource>::new()),
     ]
 }

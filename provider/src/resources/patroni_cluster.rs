@@ -97,6 +97,11 @@ const DCS_NUMBERS: &[(&str, &str)] = &[
         "synchronous_node_count",
         "Synchronous standbys Patroni keeps with `synchronous_mode`. Default `1`. Live.",
     ),
+    (
+        "member_slots_ttl",
+        "Seconds a removed member's replication slot is kept (Patroni 4). Default: Patroni's \
+         30 minutes; `0` drops it as soon as the member leaves. Live.",
+    ),
 ];
 
 const DCS_FLAGS: &[(&str, &str)] = &[
@@ -438,6 +443,12 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
         defaults::SYNCHRONOUS_NODE_COUNT,
         diags,
     );
+    let member_slots_ttl = super::cluster_map::optional_number::<u32>(
+        args,
+        "member_slots_ttl",
+        attr("member_slots_ttl"),
+        diags,
+    );
     let max_lag = number(
         args,
         "maximum_lag_on_failover",
@@ -525,6 +536,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
         Some(sync_count),
         Some(max_lag),
         Some(api),
+        Ok(member_slots_ttl),
     ) = (
         stanza,
         postgres_version,
@@ -536,6 +548,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
         sync_count,
         max_lag,
         api,
+        member_slots_ttl,
     )
     else {
         return None;
@@ -640,6 +653,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
             watchdog: base.watchdog,
             parameters: parameters(args, "parameters"),
             pg_hba: strings(args, "pg_hba"),
+            member_slots_ttl,
             slots,
             client_cidrs: strings(args, "client_cidrs"),
             initdb: Initdb {
