@@ -81,6 +81,9 @@ resource "pgha_patroni_cluster" "main" {
   synchronous_mode = var.synchronous_mode
   restart          = var.restart
   wait_for_healthy = true
+  # A node taken out of `db_nodes` leaves no replication slot behind (Patroni 4 keeps a removed
+  # member's slot 30 minutes by default). Replicas that were away catch up from the archive.
+  member_slots_ttl = 0
 
   parameters = merge({
     password_encryption = "scram-sha-256"
@@ -219,5 +222,25 @@ resource "terraform_data" "load_balancer" {
   provisioner "local-exec" {
     when    = destroy
     command = "'${self.input.services}' lb-down '${self.input.work}'"
+  }
+}
+
+# ------------------------------------------------------------------------------------------------
+# The running cluster as Patroni reports it (what `patronictl list` shows). Read after the hosts
+# exist; the check warns (it never fails an apply) when there is not one leader with every
+# replica streaming.
+
+data "pgha_patroni_cluster_status" "now" {
+  endpoints        = pgha_patroni_cluster.main.restapi_urls
+  expected_members = length(local.db_nodes)
+  wait_for_healthy = true
+  timeout          = "5m"
+  depends_on       = [terraform_data.db_host]
+}
+
+check "one_leader_all_streaming" {
+  assert {
+    condition     = data.pgha_patroni_cluster_status.now.healthy
+    error_message = "The cluster is not one leader with every replica streaming: ${jsonencode(data.pgha_patroni_cluster_status.now.members)}"
   }
 }

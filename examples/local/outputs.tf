@@ -27,3 +27,10 @@ output "dynamic_config" {
   description = "Patroni's dynamic configuration as applied (GET /config after a refresh)."
   value       = jsondecode(pgha_patroni_cluster.main.dynamic_config)
 }
+
+output "cluster" {
+  description = "Each member: role, state, timeline, lag (bytes), pending restart."
+  value = { for m in data.pgha_patroni_cluster_status.now.members : m.name => {
+    role = m.role, state = m.state, timeline = m.timeline, lag = m.lag, pending_restart = m.pending_restart
+  } }
+}

@@ -11,8 +11,12 @@
 #   - failover: a writer commits through HAProxy while the leader's host dies (SIGKILL of the
 #     supervisor, Patroni and every PostgreSQL process); a new leader takes writes; every
 #     acknowledged commit is there; the old leader rejoins as a replica on the new timeline
+#   - day 2 (terraform driver, tests/e2e/day2.sh): cluster-wide changes applied live through
+#     Patroni's REST API (rolling restart under a writer, reloads, synchronous mode, drift,
+#     switchover, a fourth node joining and leaving), never replacing a host
 #   - restore: every host destroyed and re-created with empty disks; the cluster bootstraps from
-#     the repository through the rendered bootstrap method with the rows written before
+#     the repository through the rendered bootstrap method with the rows written before, and the
+#     next apply brings it to the configured settings
 #   - everything stops; nothing is left running
 #
 # Ends with "N passed, N failed"; exits 1 when anything failed. Run as root:
@@ -21,6 +25,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# shellcheck source=day2.sh
+. "$here/day2.sh"
 
 DRIVER=${E2E_DRIVER:-terraform}
 passed=0
@@ -177,6 +183,15 @@ backup_job() {
     [[ $after -eq $((before + 1)) ]] || { pgha_log "backups: $before before, $after after"; return 1; }
 }
 check "backup job (cron's pgha-backup): a no-op on a replica, an incremental backup on the primary" backup_job
+
+# ------------------------------------------------------------------------------------------
+# 1b. Day 2: live changes through terraform apply
+
+if [[ $DRIVER == terraform ]]; then
+    day2_start=$SECONDS
+    day2_suite
+    pgha_log "day 2 checks took $((SECONDS - day2_start))s"
+fi
 
 # ------------------------------------------------------------------------------------------
 # 2. A replica rebuilt from the backup through the rendered replica method
@@ -373,6 +388,19 @@ commits_restored() {
     [[ $(e2e_psql_lb "$WORK" "SELECT count(*) FROM e2e_writes") -ge $(acked) ]]
 }
 check "the restored cluster has every commit acknowledged during the failover" commits_restored
+if [[ $DRIVER == terraform ]]; then
+    # A brand-new cluster starts from the dynamic configuration the cluster resource was created
+    # with (its hosts' bootstrap.dcs); the refresh of the next plan sees the difference from the
+    # configured settings, and its apply puts them in place.
+    converged() {
+        day2_all_are "SHOW max_connections" 150 && day2_config_is '[c["ttl"], c["loop_wait"]]' '[25, 4]'
+    }
+    restored_then_converged() {
+        ! day2_plan_empty && day2_apply && converged && day2_plan_empty
+    }
+    check "the restored cluster shows drift from the configured settings; the next apply converges it (ttl 25, max_connections 150 by rolling restart)" \
+        restored_then_converged
+fi
 
 # ------------------------------------------------------------------------------------------
 # 5. Down

@@ -1061,102 +1061,135 @@ pub(crate) struct RestartReport {
     pub switchover: Option<(String, String, Duration)>,
 }
 
-/// Restarts the members that wait for it: replicas one at a time (each caught up before the
-/// next), then a switchover from the leader to a caught-up synchronous standby (a clean shutdown
-/// and start as a replica, which applies the new settings), then the former leader if it still
-/// waits.
+/// Restarts the member `name` through its REST API and waits until it runs again (a replica:
+/// streaming with lag 0; the leader: running).
+async fn restart_one(
+    api: &PatroniApi,
+    view: &ClusterView,
+    name: &str,
+    deadline: Instant,
+    settle: Duration,
+) -> Result<(), String> {
+    let member = view
+        .member(name)
+        .ok_or_else(|| format!("{name} is not a member any more"))?;
+    let leader = member.is_leader();
+    let base = api
+        .member_base(member)
+        .ok_or_else(|| format!("no REST API URL for {name}"))?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    api.restart_member(&base, left)
+        .await
+        .map_err(|e| format!("restart of {name}: {e}"))?;
+    let what = if leader {
+        format!("{name} running as leader")
+    } else {
+        format!("{name} streaming with lag 0")
+    };
+    wait_for(api, &what, deadline, |v| {
+        v.member(name).is_some_and(|m| {
+            if leader {
+                m.is_leader() && m.state == "running"
+            } else {
+                m.is_caught_up_replica()
+            }
+        })
+    })
+    .await?;
+    // A member publishes its pending-restart flag in its next HA loop: wait for it, so the next
+    // look at the cluster is not the state from before the restart.
+    tokio::time::sleep(settle).await;
+    Ok(())
+}
+
+/// Restarts the members that wait for it, keeping the cluster writable:
+///
+/// 1. replicas one at a time, each caught up before the next;
+/// 2. the leader by a switchover to a caught-up synchronous standby that no longer waits (a
+///    clean shutdown and a start as a replica applies the new settings);
+/// 3. whatever still waits after that, again one at a time.
+///
+/// A lowered `max_connections` (or `max_worker_processes`, …) is the case of step 3: a replica
+/// cannot run with less than its primary, so Patroni starts it with the primary's value and it
+/// keeps waiting until the primary runs with the new one. When no replica is free of a pending
+/// restart, the leader is restarted in place (a short write outage, logged) instead of a
+/// switchover to a member that would wait as well.
 pub(crate) async fn rolling_restart(
     api: &PatroniApi,
     expected: usize,
     deadline: Instant,
+    loop_wait: u32,
 ) -> Result<RestartReport, String> {
+    let settle = Duration::from_secs(u64::from(loop_wait) + 1);
     let mut report = RestartReport::default();
-    let view = wait_for(api, "a leader and caught-up replicas", deadline, |v| {
-        v.is_healthy(expected)
-    })
-    .await?;
-    let Some(leader) = view.leader().map(|m| m.name.clone()) else {
-        return Err("the cluster has no leader".into());
-    };
-    for member in view
-        .members
-        .iter()
-        .filter(|m| m.pending_restart && m.name != leader)
-    {
-        let base = api
-            .member_base(member)
-            .ok_or_else(|| format!("no REST API URL for {}", member.name))?;
-        tracing::info!("rolling restart: restarting replica {}", member.name);
-        let left = deadline.saturating_duration_since(Instant::now());
-        api.restart_member(&base, left)
-            .await
-            .map_err(|e| format!("restart of {}: {e}", member.name))?;
-        let name = member.name.clone();
-        wait_for(
-            api,
-            &format!("{name} streaming with lag 0"),
-            deadline,
-            |v| {
-                v.member(&name)
-                    .is_some_and(|m| m.is_caught_up_replica() && !m.pending_restart)
-            },
-        )
+    for round in 1..=3 {
+        let view = wait_for(api, "a leader and caught-up replicas", deadline, |v| {
+            v.is_healthy(expected)
+        })
         .await?;
-        report.restarted.push(name);
-    }
-    let view = wait_for(api, "caught-up replicas", deadline, |v| {
-        v.is_healthy(expected)
-    })
-    .await?;
-    let leader_pending = view.member(&leader).is_some_and(|m| m.pending_restart);
-    if leader_pending {
+        if view.pending_restart().is_empty() {
+            break;
+        }
+        let Some(leader) = view.leader().map(|m| m.name.clone()) else {
+            return Err("the cluster has no leader".into());
+        };
+        let replicas: Vec<String> = view
+            .members
+            .iter()
+            .filter(|m| m.pending_restart && m.name != leader)
+            .map(|m| m.name.clone())
+            .collect();
+        for name in replicas {
+            tracing::info!("rolling restart (round {round}): restarting replica {name}");
+            let now = api
+                .cluster(deadline.saturating_duration_since(Instant::now()))
+                .await
+                .map_err(|e| e.to_string())?;
+            restart_one(api, &now, &name, deadline, settle).await?;
+            report.restarted.push(name);
+        }
+        let view = wait_for(api, "caught-up replicas", deadline, |v| {
+            v.is_healthy(expected)
+        })
+        .await?;
+        if !view.member(&leader).is_some_and(|m| m.pending_restart) {
+            continue;
+        }
         let candidate = view
             .members
             .iter()
             .filter(|m| m.is_caught_up_replica() && !m.tag("nofailover") && !m.pending_restart)
             .max_by_key(|m| m.role == "sync_standby")
             .map(|m| m.name.clone());
-        let Some(candidate) = candidate else {
-            return Err(format!(
-                "the leader {leader} needs a restart but no replica is caught up and eligible \
-                 for a switchover ({})",
-                view.summary()
-            ));
-        };
-        tracing::info!("rolling restart: switchover from {leader} to {candidate}");
-        let t0 = Instant::now();
-        let left = deadline.saturating_duration_since(Instant::now());
-        api.switchover(&leader, Some(&candidate), left)
-            .await
-            .map_err(|e| format!("switchover from {leader} to {candidate}: {e}"))?;
-        let c = candidate.clone();
-        wait_for(api, &format!("{c} leading"), deadline, |v| {
-            v.member(&c)
-                .is_some_and(|m| m.is_leader() && m.state == "running")
-        })
-        .await?;
-        let took = t0.elapsed();
-        tracing::info!("rolling restart: {candidate} leads after {took:.1?}");
-        report.switchover = Some((leader.clone(), candidate, took));
-        let old = leader.clone();
-        let view = wait_for(api, &format!("{old} streaming"), deadline, |v| {
-            v.member(&old).is_some_and(|m| m.is_caught_up_replica())
-        })
-        .await?;
-        if view.member(&leader).is_some_and(|m| m.pending_restart) {
-            let member = view
-                .member(&leader)
-                .ok_or_else(|| format!("{leader} left the cluster"))?;
-            let base = api
-                .member_base(member)
-                .ok_or_else(|| format!("no REST API URL for {leader}"))?;
-            tracing::info!("rolling restart: restarting the former leader {leader}");
-            let left = deadline.saturating_duration_since(Instant::now());
-            api.restart_member(&base, left)
-                .await
-                .map_err(|e| format!("restart of {leader}: {e}"))?;
+        match candidate {
+            Some(candidate) if report.switchover.is_none() => {
+                tracing::info!("rolling restart: switchover from {leader} to {candidate}");
+                let t0 = Instant::now();
+                let left = deadline.saturating_duration_since(Instant::now());
+                api.switchover(&leader, Some(&candidate), left)
+                    .await
+                    .map_err(|e| format!("switchover from {leader} to {candidate}: {e}"))?;
+                let c = candidate.clone();
+                wait_for(api, &format!("{c} leading"), deadline, |v| {
+                    v.member(&c)
+                        .is_some_and(|m| m.is_leader() && m.state == "running")
+                })
+                .await?;
+                let took = t0.elapsed();
+                tracing::info!("rolling restart: {candidate} leads after {took:.1?}");
+                tokio::time::sleep(settle).await;
+                report.switchover = Some((leader.clone(), candidate, took));
+                report.restarted.push(leader);
+            }
+            _ => {
+                tracing::info!(
+                    "rolling restart: no replica is free of a pending restart; restarting the \
+                     leader {leader} in place (writes pause while it restarts)"
+                );
+                restart_one(api, &view, &leader, deadline, settle).await?;
+                report.restarted.push(leader);
+            }
         }
-        report.restarted.push(leader);
     }
     Ok(report)
 }
@@ -1244,7 +1277,7 @@ async fn converge(
     let mut pending = view.pending_restart();
     let restart = nonempty(args, "restart").unwrap_or_else(|| "never".into());
     if restart == "rolling" && !pending.is_empty() {
-        match rolling_restart(&api, expected, deadline).await {
+        match rolling_restart(&api, expected, deadline, r.cluster.patroni.loop_wait).await {
             Ok(rep) => {
                 tracing::info!(
                     restarted = ?rep.restarted,
