@@ -464,6 +464,85 @@ mod tests {
         );
     }
 
+    /// A one-shot HTTP server on loopback that answers every request with `status` and `body`,
+    /// and hands back the requests it saw.
+    fn answering(status: &str, body: &'static str) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let status = status.to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = vec![0u8; 65536];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn a_refused_patch_carries_patronis_message_and_is_not_retried() {
+        let (url, seen) = answering("400 Bad Request", "Invalid JSON document");
+        let api = PatroniApi::new(
+            vec![url.clone()],
+            Some(Credentials {
+                username: "patroni".into(),
+                password: "pw-123".into(),
+            }),
+        )
+        .unwrap();
+        let err = api
+            .patch_config(&json!({"ttl": 30}), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ApiError::Refused { status: 400, .. }), "{text}");
+        assert!(text.contains("Invalid JSON document"), "{text}");
+        assert!(text.contains(&format!("{url}/config")), "{text}");
+        let request = seen.recv().unwrap();
+        assert!(request.starts_with("PATCH /config"), "{request}");
+        // Basic authentication on an unsafe method; the body is the patch.
+        assert!(request.to_ascii_lowercase().contains("authorization: basic "), "{request}");
+        assert!(request.ends_with(r#"{"ttl":30}"#), "{request}");
+        assert!(seen.try_recv().is_err(), "a 4xx is not retried");
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoints_fail_in_time_and_are_named() {
+        // Nothing listens on port 9 of loopback (discard, never started here).
+        let api = PatroniApi::new(
+            vec!["http://127.0.0.1:9".into(), "http://127.0.0.2:9/".into()],
+            None,
+        )
+        .unwrap();
+        let start = Instant::now();
+        let err = api.get_config(Duration::from_secs(2)).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let text = err.to_string();
+        assert!(matches!(err, ApiError::Unreachable { .. }), "{text}");
+        assert!(
+            text.contains("http://127.0.0.1:9") && text.contains("http://127.0.0.2:9"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_retried_on_the_next_endpoint() {
+        let (bad, _) = answering("503 Service Unavailable", "not ready");
+        let (good, _) = answering("200 OK", r#"{"ttl": 20}"#);
+        let api = PatroniApi::new(vec![bad, good], None).unwrap();
+        let config = api.get_config(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(config, json!({"ttl": 20}));
+    }
+
     #[test]
     fn backoff_doubles_and_stops_at_five_seconds() {
         let waits: Vec<u64> = (1..8).map(|a| backoff(a).as_millis() as u64).collect();

@@ -88,6 +88,12 @@ if [[ $DRIVER == terraform ]]; then
         exit 1
     fi
 fi
+if [[ $DRIVER == terraform && -z ${PGHA_PROVIDER_DIR:-} ]]; then
+    # Terraform runs this copy: a rebuild in the repository during the run cannot swap it.
+    mkdir -p "$WORK/provider"
+    cp "$E2E_REPO/target/debug/terraform-provider-pgha" "$WORK/provider/"
+    export PGHA_PROVIDER_DIR=$WORK/provider
+fi
 if ! e2e_preflight; then
     fail "preflight: tools installed and the loopback addresses free"
     summary

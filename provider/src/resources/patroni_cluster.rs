@@ -1380,8 +1380,13 @@ impl Resource for PatroniClusterResource {
             // the prior state).
             diags.0.extend(found.0);
             let r = rendered.filter(|_| !failed)?;
+            // Unchanged arguments and live configuration: no apply follows, the last seen list
+            // stays. Anything else may restart members (or find more waiting): known after apply.
             let pending = match prior {
-                Some(p) if p.get("dynamic_config").as_str() == Some(&canonical(&r.desired)) => {
+                Some(p)
+                    if arguments(p) == args
+                        && p.get("dynamic_config").as_str() == Some(&canonical(&r.desired)) =>
+                {
                     p.get("pending_restart").clone()
                 }
                 _ => Value::Unknown,
