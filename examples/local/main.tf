@@ -235,7 +235,9 @@ data "pgha_patroni_cluster_status" "now" {
   expected_members = length(local.db_nodes)
   wait_for_healthy = true
   timeout          = "5m"
-  depends_on       = [terraform_data.db_host]
+  # Read after the hosts and after any live change of the cluster (a rolling restart moves the
+  # leader), so what it shows is the cluster as the apply left it.
+  depends_on = [terraform_data.db_host, pgha_patroni_cluster.main]
 }
 
 check "one_leader_all_streaming" {

@@ -55,6 +55,9 @@ pub enum ApiError {
         /// Patroni's answer.
         message: String,
     },
+    /// Terraform asked the provider to stop (Ctrl-C) while it waited.
+    #[error("interrupted: Terraform asked the provider to stop")]
+    Stopped,
     /// The answer was not what Patroni sends.
     #[error("{url} answered something that is not Patroni's JSON: {detail}")]
     Unexpected {
@@ -194,6 +197,14 @@ pub struct PatroniApi {
     http: reqwest::Client,
 }
 
+/// Sleeps for `d`, or less when Terraform asks the provider to stop (then `false`).
+pub async fn pause(d: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        () = tfplugin::stopped() => false,
+    }
+}
+
 /// The delay before retry number `attempt` (1-based): 0.5 s doubling up to 5 s.
 fn backoff(attempt: u32) -> Duration {
     let ms = 500u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(4));
@@ -302,7 +313,9 @@ impl PatroniApi {
                 attempt,
                 "no Patroni REST API answered yet ({last}); retrying"
             );
-            tokio::time::sleep(wait).await;
+            if !pause(wait).await {
+                return Err(ApiError::Stopped);
+            }
         }
     }
 
@@ -504,13 +517,21 @@ mod tests {
             .await
             .unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, ApiError::Refused { status: 400, .. }), "{text}");
+        assert!(
+            matches!(err, ApiError::Refused { status: 400, .. }),
+            "{text}"
+        );
         assert!(text.contains("Invalid JSON document"), "{text}");
         assert!(text.contains(&format!("{url}/config")), "{text}");
         let request = seen.recv().unwrap();
         assert!(request.starts_with("PATCH /config"), "{request}");
         // Basic authentication on an unsafe method; the body is the patch.
-        assert!(request.to_ascii_lowercase().contains("authorization: basic "), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("authorization: basic "),
+            "{request}"
+        );
         assert!(request.ends_with(r#"{"ttl":30}"#), "{request}");
         assert!(seen.try_recv().is_err(), "a 4xx is not retried");
     }

@@ -198,7 +198,10 @@ impl DataSource for PatroniClusterStatus {
                     return None;
                 }
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            if !crate::patroni_api::pause(Duration::from_secs(1)).await {
+                diags.error("Interrupted", "Terraform asked the provider to stop.");
+                return None;
+            }
         };
         let mut out = config.clone();
         let leader = view.leader();

@@ -39,7 +39,7 @@ use super::cluster_map::{
     string, string_map, strings, with_secret, Step::I, Step::K,
 };
 use super::pgbackrest_stanza::{StanzaSpec, SPEC_FORMAT as STANZA_SPEC_FORMAT};
-use crate::patroni_api::{merge_patch, ApiError, ClusterView, Credentials, PatroniApi};
+use crate::patroni_api::{merge_patch, pause, ApiError, ClusterView, Credentials, PatroniApi};
 
 /// Full type name.
 pub const TYPE_NAME: &str = "pgha_patroni_cluster";
@@ -234,9 +234,11 @@ pub fn schema() -> Schema {
              synchronous standby, then the former leader).",
         ))
         .attribute(Attribute::bool("wait_for_healthy").describe(
-            "After a change, wait until the cluster has one leader and every member streams \
-             with lag 0. Default `false`. (A create cannot wait: the hosts come after the \
-             cluster; use the `pgha_patroni_cluster_status` data source for that.)",
+            "After a change, wait until the cluster has one leader and every member that is \
+             there streams with lag 0. Default `false`. Hosts are created after this resource \
+             (they take its `spec`), so neither a new cluster nor a member added in the same \
+             apply can be waited for here: use the `pgha_patroni_cluster_status` data source \
+             with `wait_for_healthy` and `depends_on` the hosts for that.",
         ))
         .attribute(
             Attribute::string("restapi_username")
@@ -1023,6 +1025,7 @@ pub(crate) fn api_error(diags: &mut Diagnostics, what: &str, e: &ApiError, resta
         }
         ApiError::Refused { .. } => "Nothing was changed by this call; correct the setting.",
         ApiError::Unexpected { .. } => "Check that the endpoints are Patroni's REST API.",
+        ApiError::Stopped => "Run the apply again; the next plan shows where the cluster stands.",
     };
     diags.error(what.to_string(), format!("{e}\n\n{hint}"));
 }
@@ -1050,7 +1053,9 @@ async fn wait_for(
             ));
         }
         tracing::info!("waiting for {what} ({:.0?}): {last}", start.elapsed());
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !pause(Duration::from_secs(1)).await {
+            return Err(format!("interrupted while waiting for {what}"));
+        }
     }
 }
 
@@ -1098,7 +1103,9 @@ async fn restart_one(
     .await?;
     // A member publishes its pending-restart flag in its next HA loop: wait for it, so the next
     // look at the cluster is not the state from before the restart.
-    tokio::time::sleep(settle).await;
+    if !pause(settle).await {
+        return Err(format!("interrupted after the restart of {name}"));
+    }
     Ok(())
 }
 
@@ -1177,7 +1184,9 @@ pub(crate) async fn rolling_restart(
                 .await?;
                 let took = t0.elapsed();
                 tracing::info!("rolling restart: {candidate} leads after {took:.1?}");
-                tokio::time::sleep(settle).await;
+                if !pause(settle).await {
+                    return Err("interrupted after the switchover".into());
+                }
                 report.switchover = Some((leader.clone(), candidate, took));
                 report.restarted.push(leader);
             }
@@ -1261,11 +1270,17 @@ async fn converge(
         // Every member applies the new configuration in its next HA loop.
         let settle = old_loop.max(r.cluster.patroni.loop_wait.into()) + 3;
         tracing::info!("waiting {settle}s for every member's next HA loop");
-        tokio::time::sleep(Duration::from_secs(settle)).await;
+        if !pause(Duration::from_secs(settle)).await {
+            diags.error(
+                "Interrupted",
+                "Terraform asked the provider to stop. The new configuration is in the DCS \
+                 already; the next plan shows where the cluster stands.",
+            );
+            return None;
+        }
     } else {
         tracing::info!("the cluster's configuration already matches");
     }
-    let expected = r.cluster.nodes.len();
     let left = deadline.saturating_duration_since(Instant::now());
     let view = match api.cluster(left).await {
         Ok(v) => v,
@@ -1274,6 +1289,9 @@ async fn converge(
             return None;
         }
     };
+    // The members that are there now: a member added in this apply has its host created after
+    // this resource (it takes the cluster's spec), so it cannot be waited for here.
+    let expected = view.members.len().min(r.cluster.nodes.len()).max(1);
     let mut pending = view.pending_restart();
     let restart = nonempty(args, "restart").unwrap_or_else(|| "never".into());
     if restart == "rolling" && !pending.is_empty() {

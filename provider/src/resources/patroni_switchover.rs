@@ -317,7 +317,13 @@ impl Resource for PatroniSwitchoverResource {
                 );
                 return None;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            if !crate::patroni_api::pause(Duration::from_millis(500)).await {
+                diags.error(
+                    "Interrupted",
+                    format!("Terraform asked the provider to stop; the switchover to {candidate} was requested."),
+                );
+                return None;
+            }
         }
         tracing::info!(
             "switchover done: {candidate} leads after {:.1?}",
