@@ -155,21 +155,22 @@ resource "terraform_data" "etcd_host" {
   for_each   = local.etcd_members
   depends_on = [terraform_data.s3]
 
-  # A changed document means a new instance (cloud-init runs only at first boot).
-  triggers_replace = [pgha_etcd_member.etcd[each.key].cloud_init]
+  # A changed document means a new instance (cloud-init runs only at first boot). Only its hash
+  # is kept here: the document holds secrets, and a host's recorded inputs are shown in the plan
+  # that removes it.
+  triggers_replace = [nonsensitive(sha256(pgha_etcd_member.etcd[each.key].cloud_init))]
 
   input = {
-    host       = each.key
-    tier       = 10
-    root       = "${var.work_dir}/hosts/${each.key}"
-    work       = var.work_dir
-    standin    = local.standin
-    cloud_init = pgha_etcd_member.etcd[each.key].cloud_init
+    host    = each.key
+    tier    = 10
+    root    = "${var.work_dir}/hosts/${each.key}"
+    work    = var.work_dir
+    standin = local.standin
   }
 
   provisioner "local-exec" {
     command     = "'${self.input.standin}' up --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' --tier ${self.input.tier} --cloud-init-env PGHA_CLOUD_INIT 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
-    environment = { PGHA_CLOUD_INIT = self.input.cloud_init }
+    environment = { PGHA_CLOUD_INIT = pgha_etcd_member.etcd[each.key].cloud_init }
   }
 
   provisioner "local-exec" {
@@ -184,20 +185,19 @@ resource "terraform_data" "db_host" {
   # a backup to restore before anything else.
   depends_on = [terraform_data.s3, terraform_data.etcd_host]
 
-  triggers_replace = [pgha_patroni_node.db[each.key].cloud_init]
+  triggers_replace = [nonsensitive(sha256(pgha_patroni_node.db[each.key].cloud_init))]
 
   input = {
-    host       = each.key
-    tier       = 50
-    root       = "${var.work_dir}/hosts/${each.key}"
-    work       = var.work_dir
-    standin    = local.standin
-    cloud_init = pgha_patroni_node.db[each.key].cloud_init
+    host    = each.key
+    tier    = 50
+    root    = "${var.work_dir}/hosts/${each.key}"
+    work    = var.work_dir
+    standin = local.standin
   }
 
   provisioner "local-exec" {
     command     = "'${self.input.standin}' up --host '${self.input.host}' --root '${self.input.root}' --work '${self.input.work}' --tier ${self.input.tier} --cloud-init-env PGHA_CLOUD_INIT 2>>'${self.input.work}/logs/${self.input.host}-cloud-init.log'"
-    environment = { PGHA_CLOUD_INIT = self.input.cloud_init }
+    environment = { PGHA_CLOUD_INIT = pgha_patroni_node.db[each.key].cloud_init }
   }
 
   provisioner "local-exec" {

@@ -89,9 +89,10 @@ resource "oci_core_instance" "db" {
     user_data           = base64encode(each.value.cloud_init)
   }
 
-  # Settings Patroni applies live (DCS settings, parameters, pg_hba, tags) change the rendered
-  # files but must not rebuild a database host: apply them with `patronictl edit-config` and
-  # keep the instance. Remove this to let every change rebuild the host.
+  # Cluster-wide settings (pgha_patroni_cluster: DCS settings, parameters, pg_hba) are applied
+  # live and never change a node's cloud_init. A node's own settings (tags, local_parameters,
+  # watchdog) do change it, but must not rebuild a database host: change them on the host as
+  # well and keep the instance. Remove this to let such a change rebuild the host.
   lifecycle {
     ignore_changes = [metadata["user_data"]]
   }

@@ -7,3 +7,8 @@ output "patroni_rest_api" {
   description = "Each node's Patroni REST API, for `patronictl` and health checks."
   value       = { for name, n in pgha_patroni_node.db : name => n.restapi_url }
 }
+
+output "pending_restart" {
+  description = "Members whose PostgreSQL waits for a restart after a live parameter change."
+  value       = pgha_patroni_cluster.main.pending_restart
+}

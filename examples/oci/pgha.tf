@@ -1,6 +1,6 @@
-# The cluster: 3 etcd members, 3 Patroni nodes, 1 stanza. Addresses are fixed here because the
-# hosts' files (and so their cloud-init) name each other before any instance exists; the
-# instances take them as their private IPs.
+# The cluster: 3 etcd members, 1 stanza, 1 Patroni cluster and its 3 nodes. Addresses are fixed
+# here because the hosts' files (and so their cloud-init) name each other before any instance
+# exists; the instances take them as their private IPs.
 
 locals {
   cluster_name = "pg-ha-cluster"
@@ -63,16 +63,16 @@ resource "pgha_pgbackrest_stanza" "main" {
   }
 }
 
-resource "pgha_patroni_node" "db" {
-  for_each = local.db_nodes
-
-  cluster_name        = local.cluster_name
-  name                = each.key
-  address             = each.value
-  availability_domain = "AD-${local.host_index[each.key] + 1}"
-  nodes               = local.db_nodes
-  dcs_hosts           = [for m in pgha_etcd_member.etcd : m.client_endpoint]
-  stanza              = pgha_pgbackrest_stanza.main.spec
+# Everything cluster-wide, once. `members` comes from the same locals as the nodes' for_each.
+# Parameters, pg_hba and the DCS timings are applied to the running cluster at apply (PATCH
+# /config through Patroni's REST API on port 8008, so the Terraform runner must reach the
+# private subnet: an agent in the VCN, or a bastion and `endpoints`); they never change a host's
+# cloud-init.
+resource "pgha_patroni_cluster" "main" {
+  name      = local.cluster_name
+  members   = local.db_nodes
+  dcs_hosts = [for m in pgha_etcd_member.etcd : m.client_endpoint]
+  stanza    = pgha_pgbackrest_stanza.main.spec
 
   parameters = {
     max_connections     = 500
@@ -82,7 +82,9 @@ resource "pgha_patroni_node" "db" {
   client_cidrs = local.client_cidrs
 
   # Passwords live in OCI Vault; the instances read them at first boot with their instance
-  # principal (a dynamic group with `read secret-bundles`), so they never enter state.
+  # principal (a dynamic group with `read secret-bundles`), so they never enter state. The REST
+  # API password is a reference too: Patroni then asks for credentials the provider cannot read,
+  # so for live changes give `restapi_password` inline (sensitive, kept in state) instead.
   superuser_password_ref {
     oci_vault_secret_id = local.vault_secret_ids.superuser
   }
@@ -96,6 +98,17 @@ resource "pgha_patroni_node" "db" {
   restapi_password_ref {
     oci_vault_secret_id = local.vault_secret_ids.restapi
   }
+}
+
+# Per host only. The node's platform matches the stanza's (the stanza's commands embed these
+# paths).
+resource "pgha_patroni_node" "db" {
+  for_each = local.db_nodes
+
+  cluster             = pgha_patroni_cluster.main.spec
+  name                = each.key
+  address             = each.value
+  availability_domain = "AD-${local.host_index[each.key] + 1}"
 
   platform {
     pg_data_dir = local.db_platform.pg_data_dir

@@ -1,8 +1,10 @@
 # The tutorial's topology, rendered by Terraform with nothing but the pgha provider: three etcd
-# members, one pgBackRest stanza on OCI Object Storage, three Patroni nodes. The settings are
-# those of examples/seed/cluster.yaml, so the files equal the library's own rendering of it.
+# members, one pgBackRest stanza on OCI Object Storage, one Patroni cluster and its three nodes.
+# The settings are those of examples/seed/cluster.yaml, so the files equal the library's own
+# rendering of it.
 #
-#   terraform apply    # renders every file at plan time; nothing is contacted
+#   terraform apply    # renders every file at plan time; at create the cluster only probes the
+#                      # members' REST API briefly (nothing answers yet: a new cluster)
 #   terraform output   # the files of each host
 #
 # On OCI, feed each `cloud_init` to an instance: see examples/oci/.
@@ -95,18 +97,15 @@ resource "pgha_pgbackrest_stanza" "main" {
   }
 }
 
-resource "pgha_patroni_node" "db" {
-  for_each = local.db_nodes
-
-  cluster_name        = local.cluster_name
-  namespace           = "/service/"
-  name                = each.key
-  address             = each.value
-  availability_domain = local.availability_domain[each.key]
-  nodes               = local.db_nodes
-  dcs_hosts           = [for m in pgha_etcd_member.etcd : m.client_endpoint]
-  stanza              = pgha_pgbackrest_stanza.main.spec
-  postgres_version    = 17
+# Everything cluster-wide, once: the members, the DCS, the stanza, the roles and the live
+# settings (Patroni's dynamic configuration). Its `spec` feeds every node below.
+resource "pgha_patroni_cluster" "main" {
+  name             = local.cluster_name
+  namespace        = "/service/"
+  members          = local.db_nodes
+  dcs_hosts        = [for m in pgha_etcd_member.etcd : m.client_endpoint]
+  stanza           = pgha_pgbackrest_stanza.main.spec
+  postgres_version = 17
 
   # The tutorial's timing settings.
   ttl                     = 120
@@ -161,6 +160,17 @@ resource "pgha_patroni_node" "db" {
   restapi_password_ref {
     oci_vault_secret_id = "${local.vault_prefix}restapi"
   }
+}
+
+# Per host only: its name and address (a key and value of the cluster's `members`), its
+# availability domain and platform.
+resource "pgha_patroni_node" "db" {
+  for_each = local.db_nodes
+
+  cluster             = pgha_patroni_cluster.main.spec
+  name                = each.key
+  address             = each.value
+  availability_domain = local.availability_domain[each.key]
 
   platform {
     preset = "tutorial"

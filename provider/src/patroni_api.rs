@@ -218,7 +218,7 @@ impl PatroniApi {
         // one is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| ApiError::Unexpected {
                 url: String::new(),

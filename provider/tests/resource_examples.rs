@@ -135,7 +135,11 @@ fn oci_example_pgha_part_validates_and_plans() {
     assert_eq!(validate["valid"], true, "{validate:#}");
     let plan = ws.plan_json();
     let changes = plan["resource_changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 7, "3 etcd members, 3 nodes, 1 stanza");
+    assert_eq!(
+        changes.len(),
+        8,
+        "3 etcd members, 1 stanza, 1 cluster, 3 nodes"
+    );
     for c in changes {
         let after = &c["change"]["after"];
         assert!(
@@ -143,14 +147,15 @@ fn oci_example_pgha_part_validates_and_plans() {
                 let (_, b64) = sizes(d);
                 eprintln!("{}: {b64} bytes of user_data", c["address"]);
                 b64 <= OCI_USER_DATA_LIMIT
-            }) || c["type"] == "pgha_pgbackrest_stanza",
+            }) || c["type"] == "pgha_pgbackrest_stanza"
+                || c["type"] == "pgha_patroni_cluster",
             "{}: cloud_init unknown at plan or over the limit",
             c["address"]
         );
     }
 }
 
-/// The committed Registry pages of the three resources are what `terraform-provider-pgha docs`
+/// The committed Registry pages of the resources are what `terraform-provider-pgha docs`
 /// generates from the schema and examples/ today (`docs --check` covers the whole directory).
 #[test]
 fn resource_docs_are_current() {
@@ -163,7 +168,13 @@ fn resource_docs_are_current() {
         .status()
         .expect("run docs");
     assert!(status.success());
-    for page in ["etcd_member.md", "patroni_node.md", "pgbackrest_stanza.md"] {
+    for page in [
+        "etcd_member.md",
+        "patroni_cluster.md",
+        "patroni_node.md",
+        "patroni_switchover.md",
+        "pgbackrest_stanza.md",
+    ] {
         let generated = std::fs::read_to_string(out.path().join("resources").join(page)).unwrap();
         let committed = read(&format!("docs/resources/{page}"));
         assert!(

@@ -1,6 +1,7 @@
 //! The resources, driven through the provider's `Resource` trait (no Terraform), render the seed
 //! topology byte for byte as the library does from `examples/seed/cluster.yaml`: every file and
-//! every cloud-init document of the three etcd members and the three database nodes.
+//! every cloud-init document of the three etcd members and the three database nodes, the nodes
+//! taking everything cluster-wide from a `pgha_patroni_cluster`'s `spec`.
 
 use std::sync::Arc;
 
@@ -184,8 +185,8 @@ async fn seed_topology_renders_byte_for_byte() {
     let spec = stanza_state.get("spec").clone();
     assert!(spec.as_str().is_some());
 
-    let node = resource("pgha_patroni_node");
-    let nodes = obj(&[
+    let cluster = resource("pgha_patroni_cluster");
+    let members = obj(&[
         ("pg-db-01", s("192.0.2.1")),
         ("pg-db-02", s("192.0.2.2")),
         ("pg-db-03", s("192.0.2.3")),
@@ -206,6 +207,53 @@ async fn seed_topology_renders_byte_for_byte() {
         ("password_encryption", s("scram-sha-256")),
         ("superuser_reserved_connections", s("200")),
     ]);
+    let cluster_config = obj(&[
+        ("name", s("pg-ha-cluster")),
+        ("namespace", s("/service/")),
+        ("members", members),
+        ("dcs_hosts", Value::List(endpoints.clone())),
+        ("stanza", spec.clone()),
+        ("postgres_version", n(17.0)),
+        ("ttl", n(120.0)),
+        ("loop_wait", n(10.0)),
+        ("retry_timeout", n(10.0)),
+        ("maximum_lag_on_failover", n(1048576.0)),
+        ("synchronous_mode", Value::Bool(false)),
+        ("use_pg_rewind", Value::Bool(true)),
+        ("use_slots", Value::Bool(true)),
+        ("parameters", parameters),
+        ("client_cidrs", strs(&["192.0.2.0/24"])),
+        (
+            "initdb",
+            obj(&[
+                ("encoding", s("UTF8")),
+                ("data_checksums", Value::Bool(true)),
+            ]),
+        ),
+        (
+            "admin_user",
+            obj(&[
+                ("name", s("admin")),
+                ("options", strs(&["createrole", "createdb"])),
+                ("password_ref", vault("admin")),
+            ]),
+        ),
+        ("superuser_password_ref", vault("superuser")),
+        ("replication_password_ref", vault("replication")),
+        ("rewind_password_ref", vault("rewind")),
+        ("restapi_username", s("patroni")),
+        ("restapi_password_ref", vault("restapi")),
+    ]);
+    let cluster_state = plan(cluster.as_ref(), &cluster_config).await;
+    let cluster_spec = cluster_state.get("spec").clone();
+    assert!(cluster_spec.as_str().is_some());
+    // At create the cluster's dynamic configuration is the one its hosts bootstrap with.
+    assert_eq!(
+        cluster_state.get("dynamic_config"),
+        cluster_state.get("bootstrap_dynamic_config")
+    );
+
+    let node = resource("pgha_patroni_node");
     for (i, (name, addr)) in [
         ("pg-db-01", "192.0.2.1"),
         ("pg-db-02", "192.0.2.2"),
@@ -215,44 +263,10 @@ async fn seed_topology_renders_byte_for_byte() {
     .enumerate()
     {
         let config = obj(&[
-            ("cluster_name", s("pg-ha-cluster")),
-            ("namespace", s("/service/")),
+            ("cluster", cluster_spec.clone()),
             ("name", s(name)),
             ("address", s(addr)),
             ("availability_domain", s(&format!("AD{}", i + 1))),
-            ("nodes", nodes.clone()),
-            ("dcs_hosts", Value::List(endpoints.clone())),
-            ("stanza", spec.clone()),
-            ("postgres_version", n(17.0)),
-            ("ttl", n(120.0)),
-            ("loop_wait", n(10.0)),
-            ("retry_timeout", n(10.0)),
-            ("maximum_lag_on_failover", n(1048576.0)),
-            ("synchronous_mode", Value::Bool(false)),
-            ("use_pg_rewind", Value::Bool(true)),
-            ("use_slots", Value::Bool(true)),
-            ("parameters", parameters.clone()),
-            ("client_cidrs", strs(&["192.0.2.0/24"])),
-            (
-                "initdb",
-                obj(&[
-                    ("encoding", s("UTF8")),
-                    ("data_checksums", Value::Bool(true)),
-                ]),
-            ),
-            (
-                "admin_user",
-                obj(&[
-                    ("name", s("admin")),
-                    ("options", strs(&["createrole", "createdb"])),
-                    ("password_ref", vault("admin")),
-                ]),
-            ),
-            ("superuser_password_ref", vault("superuser")),
-            ("replication_password_ref", vault("replication")),
-            ("rewind_password_ref", vault("rewind")),
-            ("restapi_username", s("patroni")),
-            ("restapi_password_ref", vault("restapi")),
             ("platform", tutorial_platform()),
         ]);
         let state = plan(node.as_ref(), &config).await;

@@ -197,6 +197,9 @@ if [[ $DRIVER == terraform ]]; then
     day2_start=$SECONDS
     day2_suite
     pgha_log "day 2 checks took $((SECONDS - day2_start))s"
+    # Day 2 moved the leader (rolling restart, switchover).
+    leader=$(e2e_leader)
+    leader_ip=${E2E_IP[$leader]}
 fi
 
 # ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ resource "pgha_etcd_member" "etcd" {
   cluster_name = "pg-ha-cluster"
 }
 
-# Patroni nodes take the members' client endpoints:
+# The Patroni cluster takes the members' client endpoints:
 #   dcs_hosts = [for m in pgha_etcd_member.etcd : m.client_endpoint]
 # and each instance its cloud-init:
 #   user_data = base64encode(pgha_etcd_member.etcd["pg-etcd-01"].cloud_init)

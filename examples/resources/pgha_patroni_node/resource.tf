@@ -4,38 +4,21 @@ locals {
     "pg-db-02" = "10.0.1.22"
     "pg-db-03" = "10.0.1.23"
   }
-  vault = "ocid1.vaultsecret.oc1.iad.exampleexampleexampleexample"
 }
 
+# One resource per host. Everything cluster-wide (members, DCS hosts, stanza, roles, passwords,
+# parameters) comes from the pgha_patroni_cluster's `spec`; `name` and `address` must be a key
+# and its value in the cluster's `members`, so both come from the same locals.
 resource "pgha_patroni_node" "db" {
   for_each = local.db_nodes
 
-  cluster_name = "pg-ha-cluster"
-  name         = each.key
-  address      = each.value
-  nodes        = local.db_nodes
-  dcs_hosts    = [for m in pgha_etcd_member.etcd : m.client_endpoint]
-  stanza       = pgha_pgbackrest_stanza.main.spec
+  cluster = pgha_patroni_cluster.main.spec
+  name    = each.key
+  address = each.value
 
-  # Applied by Patroni live (`patronictl edit-config`); an in-place update here.
-  parameters = {
-    max_connections = 500
-    shared_buffers  = "4GB"
-  }
-  client_cidrs = ["10.0.0.0/16"]
-
-  superuser_password_ref {
-    oci_vault_secret_id = "${local.vault}superuser"
-  }
-  replication_password_ref {
-    oci_vault_secret_id = "${local.vault}replication"
-  }
-  rewind_password_ref {
-    oci_vault_secret_id = "${local.vault}rewind"
-  }
-  restapi_username = "patroni"
-  restapi_password_ref {
-    oci_vault_secret_id = "${local.vault}restapi"
+  # Only for this host; changes its patroni.yml (and so its cloud-init).
+  local_parameters = {
+    work_mem = "64MB"
   }
 
   tags {
@@ -45,3 +28,4 @@ resource "pgha_patroni_node" "db" {
 
 # Each instance boots from its node's cloud-init:
 #   user_data = base64encode(pgha_patroni_node.db["pg-db-01"].cloud_init)
+# A live change of the cluster's settings never changes it.

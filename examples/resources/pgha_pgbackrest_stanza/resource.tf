@@ -28,5 +28,5 @@ resource "pgha_pgbackrest_stanza" "main" {
   }
 }
 
-# Every Patroni node takes the stanza's spec:
+# The Patroni cluster takes the stanza's spec (and hands it to every node):
 #   stanza = pgha_pgbackrest_stanza.main.spec

@@ -57,7 +57,7 @@ const NOT_OWNED: &[&str] = &["pause"];
 /// Default timeouts.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(600);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(1200);
-const READ_TIMEOUT: Duration = Duration::from_secs(15);
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The resource.
 pub struct PatroniClusterResource;
@@ -312,7 +312,7 @@ pub fn schema() -> Schema {
         )
         .attribute(
             Attribute::string("read")
-                .describe("Refresh; an unreachable cluster is a warning. Default `15s`."),
+                .describe("Refresh; an unreachable cluster is a warning. Default `5s`."),
         );
     let block = block
         .attribute(
@@ -715,7 +715,8 @@ fn attribute_for(path: &ModelPath, cluster: &Cluster, args: &Value) -> Option<At
         [K("patroni"), K("watchdog"), ..] => return None,
         [K("patroni"), K("parameters"), K(p), ..] => attr("parameters").key(*p),
         [K("patroni"), K("slots"), K(name), ..] => match slot_index(name) {
-            Some(i) => attr("slot").index(i as i64),
+            // A path to the block element itself lands on the resource's first line.
+            Some(i) => attr("slot").index(i as i64).attribute("name"),
             None => attr("slot"),
         },
         [K("patroni"), K(f @ ("pg_hba" | "client_cidrs")), I(i), ..] => attr(f).index(*i as i64),
@@ -1039,13 +1040,12 @@ async fn wait_for(
 ) -> Result<ClusterView, String> {
     let start = Instant::now();
     loop {
-        let last;
         let left = deadline.saturating_duration_since(Instant::now());
-        match api.cluster(left.min(Duration::from_secs(10))).await {
+        let last = match api.cluster(left.min(Duration::from_secs(10))).await {
             Ok(view) if done(&view) => return Ok(view),
-            Ok(view) => last = view.summary(),
-            Err(e) => last = e.to_string(),
-        }
+            Ok(view) => view.summary(),
+            Err(e) => e.to_string(),
+        };
         if Instant::now() >= deadline {
             return Err(format!(
                 "timed out after {:.0?} waiting for {what}; last seen: {last}",

@@ -21,8 +21,10 @@ use super::cluster_map::{
 use super::patroni_cluster::{ClusterSpec, SPEC_FORMAT};
 use super::rendering::Renderer;
 
-/// Schema version: 2 moved every cluster-wide setting to `pgha_patroni_cluster` (see
-/// [`upgrade_arguments`]).
+/// Schema version: 2 moved every cluster-wide setting to `pgha_patroni_cluster`. A version 1
+/// state upgrades by keeping the per-host arguments and the rendered outputs (see
+/// `rendering::Rendered::upgrade`), so the first plan compares the new rendering with what the
+/// host has.
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// Full type name.
@@ -441,7 +443,10 @@ impl Renderer for PatroniNodeResource {
         .filter(|k| prior.get(k) != planned.get(k))
         .map(attr)
         .collect();
-        if spec_identity(prior.get("cluster")) != spec_identity(planned.get("cluster")) {
+        // A state upgraded from version 1 has no `cluster` yet: taking the new layout is not
+        // another cluster (the files say whether the host changes).
+        let before = spec_identity(prior.get("cluster"));
+        if before.is_some() && before != spec_identity(planned.get("cluster")) {
             out.push(attr("cluster"));
         }
         out
