@@ -104,8 +104,24 @@ sys.exit(0 if any(b["type"] == "full" for b in s["backup"]) else 1)'
 pgha_wait_for "the first full backup in the repository" 120 first_backup
 backed_up=$((SECONDS - start))
 
+# The cluster as the apply left it, from the pgha_patroni_cluster_status data source (the same
+# table patronictl list shows).
+cluster_table() {
+    TF_CLI_CONFIG_FILE=$work/terraform.rc "$E2E_TERRAFORM" -chdir="$example" output -json cluster |
+        /usr/bin/python3 -c '
+import json, sys
+members = json.load(sys.stdin)
+rows = [("Member", "Role", "State", "TL", "Lag", "Pending restart")]
+for name, m in sorted(members.items()):
+    lag = "" if m["lag"] is None else str(m["lag"])
+    tl = "" if m["timeline"] is None else str(m["timeline"])
+    rows.append((name, m["role"], m["state"], tl, lag, "yes" if m["pending_restart"] else ""))
+widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+for r in rows:
+    print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())'
+}
 echo
-e2e_table "$work"
+cluster_table || e2e_table "$work"
 echo
 if ((reuse)); then
     echo "Reused the running cluster (terraform apply had nothing to do: ${applied}s)."
@@ -122,6 +138,8 @@ Cluster:      $E2E_PATRONICTL -c $work/hosts/node1/etc/patroni/patroni.yml list
 REST API:     curl http://127.0.0.21:8008/patroni   (GET /primary is the load balancer's check)
 Backups:      sudo -u postgres pgbackrest --config=$work/hosts/$leader/etc/pgbackrest/pgbackrest.conf --stanza=$E2E_STANZA info
 Terraform:    TF_CLI_CONFIG_FILE=$work/terraform.rc TF_VAR_work_dir=$work terraform -chdir=examples/local plan
+Day 2:        ... terraform -chdir=examples/local apply -var 'parameters={max_connections="150"}'
+              (applied live through Patroni's REST API, a rolling restart, no host replaced)
 Logs:         $work/logs (one per service; terraform.log)
 Take it down: make demo-down
 EOF

@@ -105,7 +105,7 @@ resource "pgha_patroni_cluster" "main" {
 resource "pgha_patroni_node" "db" {
   for_each = local.db_nodes
 
-  cluster             = pgha_patroni_cluster.main.spec
+  cluster             = pgha_patroni_cluster.main.node_specs[each.key]
   name                = each.key
   address             = each.value
   availability_domain = "AD-${local.host_index[each.key] + 1}"

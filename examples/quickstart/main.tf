@@ -167,7 +167,7 @@ resource "pgha_patroni_cluster" "main" {
 resource "pgha_patroni_node" "db" {
   for_each = local.db_nodes
 
-  cluster             = pgha_patroni_cluster.main.spec
+  cluster             = pgha_patroni_cluster.main.node_specs[each.key]
   name                = each.key
   address             = each.value
   availability_domain = local.availability_domain[each.key]

@@ -158,6 +158,22 @@ impl ClusterView {
                 .all(|m| (m.is_leader() && m.state == "running") || m.is_caught_up_replica())
     }
 
+    /// [`ClusterView::is_healthy`], and with `synchronous` (the cluster's `synchronous_mode`) a
+    /// synchronous standby chosen, unless no replica may be one (all tagged `nosync`): right
+    /// after a switchover or a restart Patroni names it a loop later, and until then a commit is
+    /// acknowledged by the leader alone.
+    pub fn is_settled(&self, expected_members: usize, synchronous: bool) -> bool {
+        let eligible = self
+            .members
+            .iter()
+            .any(|m| !m.is_leader() && !m.tag("nosync"));
+        let sync_chosen = self
+            .members
+            .iter()
+            .any(|m| m.role == "sync_standby" || m.role == "quorum_standby");
+        self.is_healthy(expected_members) && (!synchronous || !eligible || sync_chosen)
+    }
+
     /// Names of the members that wait for a restart.
     pub fn pending_restart(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -594,5 +610,15 @@ mod tests {
         fixed.members[2].lag = Some(json!(0));
         assert!(fixed.is_healthy(3));
         assert!(!fixed.is_healthy(4));
+        assert!(fixed.is_settled(3, true));
+        // Right after a switchover: healthy, but no synchronous standby named yet.
+        let mut after = fixed.clone();
+        after.members[1].role = "replica".into();
+        assert!(after.is_healthy(3) && !after.is_settled(3, true) && after.is_settled(3, false));
+        // Every replica nosync: nobody can be synchronous, so nobody is waited for.
+        for m in after.members.iter_mut().skip(1) {
+            m.tags = Some(serde_json::from_value(json!({"nosync": true})).unwrap());
+        }
+        assert!(after.is_settled(3, true));
     }
 }

@@ -96,7 +96,7 @@ resource "pgha_patroni_cluster" "c" {{
 resource "pgha_patroni_node" "n" {{
   for_each = local.nodes
 
-  cluster = pgha_patroni_cluster.c.spec
+  cluster = pgha_patroni_cluster.c.node_specs[each.key]
   name    = each.key
   address = each.value
 }}

@@ -262,8 +262,11 @@ async fn seed_topology_renders_byte_for_byte() {
     .iter()
     .enumerate()
     {
+        // The node's own entry of node_specs, as the examples wire it.
+        let own_spec = cluster_state.get("node_specs").get(name).clone();
+        assert!(own_spec.as_str().is_some(), "node_specs[{name}]");
         let config = obj(&[
-            ("cluster", cluster_spec.clone()),
+            ("cluster", own_spec),
             ("name", s(name)),
             ("address", s(addr)),
             ("availability_domain", s(&format!("AD{}", i + 1))),

@@ -7,8 +7,8 @@ locals {
   vault = "ocid1.vaultsecret.oc1.iad.exampleexampleexampleexample"
 }
 
-# Everything cluster-wide, once. The nodes take its `spec`:
-#   cluster = pgha_patroni_cluster.main.spec
+# Everything cluster-wide, once. Each node takes its entry of `node_specs`:
+#   cluster = pgha_patroni_cluster.main.node_specs[each.key]
 resource "pgha_patroni_cluster" "main" {
   name      = "pg-ha-cluster"
   members   = local.db_nodes # the same map as the nodes' for_each

@@ -12,7 +12,7 @@ locals {
 resource "pgha_patroni_node" "db" {
   for_each = local.db_nodes
 
-  cluster = pgha_patroni_cluster.main.spec
+  cluster = pgha_patroni_cluster.main.node_specs[each.key]
   name    = each.key
   address = each.value
 

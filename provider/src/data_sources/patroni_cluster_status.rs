@@ -64,11 +64,10 @@ pub fn schema() -> Schema {
             .computed()
             .describe("The leader's timeline."),
     )
-    .attribute(
-        Attribute::bool("healthy")
-            .computed()
-            .describe("One running leader and every other expected member streaming with lag 0."),
-    )
+    .attribute(Attribute::bool("healthy").computed().describe(
+        "One running leader, every other expected member streaming with lag 0, and with \
+                 `synchronous_mode` on a synchronous standby chosen.",
+    ))
     .attribute(
         Attribute::new("streaming", Type::list(Type::String))
             .computed()
@@ -175,10 +174,18 @@ impl DataSource for PatroniClusterStatus {
             }
         };
         let deadline = Instant::now() + limit;
+        // With synchronous replication on, healthy includes a chosen synchronous standby.
+        let synchronous = match api.get_config(limit).await {
+            Ok(c) => c
+                .get("synchronous_mode")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            Err(_) => false,
+        };
         let view = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match api.cluster(left.max(Duration::from_secs(1))).await {
-                Ok(view) if !wait || view.is_healthy(expected) => break view,
+                Ok(view) if !wait || view.is_settled(expected, synchronous) => break view,
                 Ok(view) if Instant::now() >= deadline => {
                     diags.warning(
                         "The cluster is not healthy",
@@ -216,7 +223,10 @@ impl DataSource for PatroniClusterStatus {
                 .map(|t| Value::Number(t as f64))
                 .unwrap_or(Value::Null),
         );
-        out.set("healthy", Value::Bool(view.is_healthy(expected)));
+        out.set(
+            "healthy",
+            Value::Bool(view.is_settled(expected, synchronous)),
+        );
         out.set(
             "streaming",
             names(

@@ -136,6 +136,7 @@ const OUTPUTS: &[&str] = &[
     "bootstrap_dynamic_config",
     "restapi_urls",
     "pending_restart",
+    "node_specs",
 ];
 
 /// The schema.
@@ -234,8 +235,9 @@ pub fn schema() -> Schema {
              synchronous standby, then the former leader).",
         ))
         .attribute(Attribute::bool("wait_for_healthy").describe(
-            "After a change, wait until the cluster has one leader and every member that is \
-             there streams with lag 0. Default `false`. Hosts are created after this resource \
+            "After a change, wait until the cluster has one leader, every member that is \
+             there streams with lag 0 and (with `synchronous_mode`) a synchronous standby is \
+             chosen again. Default `false`. Hosts are created after this resource \
              (they take its `spec`), so neither a new cluster nor a member added in the same \
              apply can be waited for here: use the `pgha_patroni_cluster_status` data source \
              with `wait_for_healthy` and `depends_on` the hosts for that.",
@@ -315,11 +317,20 @@ pub fn schema() -> Schema {
                 .describe("Refresh; an unreachable cluster is a warning. Default `5s`."),
         );
     let block = block
+        .attribute(Attribute::string("spec").computed().sensitive().describe(
+            "The whole cluster as `pgha_patroni_switchover` takes it (members, endpoints, \
+             credentials).",
+        ))
         .attribute(
-            Attribute::string("spec")
+            Attribute::new("node_specs", Type::map(Type::String))
                 .computed()
                 .sensitive()
-                .describe("What every `pgha_patroni_node` takes as `cluster`."),
+                .describe(
+                    "What each `pgha_patroni_node` takes as `cluster`, by member name: \
+                     `cluster = pgha_patroni_cluster.main.node_specs[each.key]`. Each holds only \
+                     its own member, so adding or removing a member leaves the other nodes \
+                     unchanged.",
+                ),
         )
         .attribute(Attribute::string("dynamic_config").computed().describe(
             "The dynamic configuration as JSON: the configured one in plans, the cluster's \
@@ -971,7 +982,28 @@ fn with_outputs(mut state: Value, r: &Rendered, pending: Value) -> Value {
     );
     state.set("restapi_urls", list_value(&r.spec.endpoints));
     state.set("pending_restart", pending);
+    state.set("node_specs", node_specs(&r.spec));
     state
+}
+
+/// One spec per member, holding only that member (and no endpoints): what each node takes, so
+/// adding or removing a member changes no other node's argument.
+fn node_specs(spec: &ClusterSpec) -> Value {
+    Value::Map(
+        spec.cluster
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut one = spec.clone();
+                one.cluster.nodes = vec![n.clone()];
+                one.endpoints = Vec::new();
+                (
+                    n.name.clone(),
+                    Value::from(serde_json::to_string(&one).unwrap_or_default()),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Keep only errors (validation already showed the warnings).
@@ -1334,8 +1366,9 @@ async fn converge(
         );
     }
     if flag(args, "wait_for_healthy", false) {
+        let synchronous = r.cluster.patroni.synchronous_mode;
         if let Err(e) = wait_for(&api, "a healthy cluster", deadline, |v| {
-            v.is_healthy(expected)
+            v.is_settled(expected, synchronous)
         })
         .await
         {

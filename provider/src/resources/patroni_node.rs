@@ -15,8 +15,9 @@ use pgha_config::{defaults, ModelPath};
 use tfplugin::{Attribute, AttributePath, Block, Diagnostics, NestingMode, Schema, Type, Value};
 
 use super::cluster_map::{
-    attr, files_type, files_value, flag, inline_values, nonempty, number, optional_number,
-    parameters, platform, platform_block, report, steps, string, HostKind, Step::I, Step::K,
+    attr, companion_address, files_type, files_value, flag, inline_values, nonempty, number,
+    optional_number, parameters, platform, platform_block, report, steps, string, HostKind,
+    Step::I, Step::K,
 };
 use super::patroni_cluster::{ClusterSpec, SPEC_FORMAT};
 use super::rendering::Renderer;
@@ -61,7 +62,12 @@ pub fn schema() -> Schema {
         Attribute::string("cluster")
             .required()
             .sensitive()
-            .describe("The `spec` of the `pgha_patroni_cluster` this node belongs to."),
+            .describe(
+                "This node's entry of its `pgha_patroni_cluster`'s `node_specs`: \
+                 `pgha_patroni_cluster.main.node_specs[each.key]` (the cluster's whole `spec` \
+                 works too, but then every member added or removed shows as an update of every \
+                 node).",
+            ),
     )
     .attribute(Attribute::string("name").required().describe(
         "Member name, also the host's name; a key of the cluster's `members`. Changing it \
@@ -279,7 +285,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Built> {
         );
         return None;
     }
-    cluster.nodes[own] = PatroniNode {
+    let this = PatroniNode {
         name,
         address,
         listen_address: nonempty(args, "listen_address"),
@@ -295,9 +301,24 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Built> {
         parameters: parameters(args, "local_parameters"),
         availability_domain: nonempty(args, "availability_domain"),
     };
+    // This host's files depend on no other member (pg_hba is in the DCS), and the cluster
+    // resource validates the members together. The node is validated beside a neutral
+    // companion, so whole-cluster rules (every node nofailover, one node with synchronous
+    // mode) do not fire for a cluster of one.
+    let companion = PatroniNode {
+        name: "pgha-companion".to_string(),
+        address: companion_address(&this.address),
+        listen_address: None,
+        pg_port: defaults::PG_PORT,
+        restapi_port: None,
+        tags: Tags::default(),
+        parameters: Default::default(),
+        availability_domain: this.availability_domain.clone(),
+    };
+    cluster.nodes = vec![this, companion];
     Some(Built {
         cluster,
-        own,
+        own: 0,
         bootstrap_dcs,
     })
 }
