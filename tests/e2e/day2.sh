@@ -209,7 +209,10 @@ day2_suite() {
     async_member=$(e2e_members | awk '$2 == "replica" {print $1; exit}')
     day2_vars "{$reload, \"switchover_to\": \"$sync_member\"}"
     check "day 2: pgha_patroni_switchover to $sync_member (the synchronous standby)" day2_apply
-    leads() { [[ $(e2e_leader) == "$1" ]] && e2e_healthy 3; }
+    # Settled: the new leader runs, both replicas stream, and Patroni has named the synchronous
+    # standby again (a loop after the switchover), so "the replica that is not synchronous" is
+    # a stable choice.
+    leads() { [[ $(e2e_leader) == "$1" ]] && e2e_healthy 3 && a_sync_standby; }
     check "day 2: $sync_member leads and the cluster is healthy" pgha_wait_for "$sync_member leading" 60 leads "$sync_member"
     async_member=$(e2e_members | awk '$2 == "replica" {print $1; exit}')
     day2_vars "{$reload, \"switchover_to\": \"$async_member\"}"
