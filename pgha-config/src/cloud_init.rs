@@ -3,6 +3,12 @@
 //!
 //! What happens on first boot, in cloud-init's module order:
 //!
+//! 0. Init stage, before anything else: `bootcmd` sets up the package repositories (each step
+//!    through `cloud-init-per once`, so a reboot does not repeat it; a failed step is retried at
+//!    the next boot); `write_files` without `defer` writes the few root-owned files a package's
+//!    installation scripts read (Debian's `createcluster.conf`); `fs_setup` formats each block
+//!    volume that has no file system yet (`overwrite: false`: one that has a file system is
+//!    left alone) and `mounts` adds it to fstab with `nofail` and mounts it.
 //! 1. `users` (init stage): the plan's service accounts, as system accounts, next to the image's
 //!    `default` user (kept, so the operator can still log in).
 //! 2. `packages` (final stage), with `package_update: true` so the package indexes are current.
@@ -38,6 +44,12 @@ pub const OCI_USER_DATA_LIMIT: usize = 32_000;
 
 #[derive(Serialize)]
 struct CloudConfig {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bootcmd: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fs_setup: Vec<FsSetup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mounts: Vec<Vec<String>>,
     users: Vec<UserEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     package_update: Option<bool>,
@@ -70,6 +82,17 @@ struct Account {
     lock_passwd: bool,
 }
 
+/// One `fs_setup` entry: a whole-device file system (`partition: none`), created only when the
+/// device has none.
+#[derive(Serialize)]
+struct FsSetup {
+    label: String,
+    filesystem: String,
+    device: String,
+    partition: String,
+    overwrite: bool,
+}
+
 #[derive(Serialize)]
 struct WriteFile {
     path: String,
@@ -93,19 +116,50 @@ pub fn render(plan: &HostPlan) -> String {
         })
     }));
 
+    let write_file = |f: &crate::host::RenderedFile, defer: bool| WriteFile {
+        path: f.path.clone(),
+        content: f.content.clone(),
+        owner: format!("{}:{}", f.owner, f.group),
+        permissions: f.mode_string(),
+        defer,
+    };
     let write_files = plan
-        .files
+        .early_files
         .iter()
-        .map(|f| WriteFile {
-            path: f.path.clone(),
-            content: f.content.clone(),
-            owner: format!("{}:{}", f.owner, f.group),
-            permissions: f.mode_string(),
-            defer: true,
+        .map(|f| write_file(f, false))
+        .chain(plan.files.iter().map(|f| write_file(f, true)))
+        .collect();
+
+    let fs_setup = plan
+        .volumes
+        .iter()
+        .map(|v| FsSetup {
+            label: v.label.clone(),
+            filesystem: v.filesystem.name().to_string(),
+            device: v.device.clone(),
+            partition: "none".to_string(),
+            overwrite: false,
+        })
+        .collect();
+    let mounts = plan
+        .volumes
+        .iter()
+        .map(|v| {
+            vec![
+                v.device.clone(),
+                v.mount_point.clone(),
+                v.filesystem.name().to_string(),
+                v.options.clone(),
+                "0".to_string(),
+                "2".to_string(),
+            ]
         })
         .collect();
 
     let config = CloudConfig {
+        bootcmd: plan.repository_setup.clone(),
+        fs_setup,
+        mounts,
         users,
         package_update: (!plan.packages.is_empty()).then_some(true),
         packages: plan.packages.clone(),

@@ -19,8 +19,10 @@ pub mod cluster;
 pub mod defaults;
 pub mod diagnostic;
 pub mod etcd;
+pub mod firewall;
 pub mod host;
 pub mod lint;
+pub mod packages;
 pub mod patroni;
 pub mod pg_hba;
 pub mod pgbackrest;
@@ -29,6 +31,7 @@ pub mod schedule;
 pub mod secret;
 pub mod systemd;
 pub mod validate;
+pub mod volumes;
 
 pub use cluster::{Cluster, LogCleanup, SpecError};
 pub use diagnostic::{Diagnostic, Location, ModelPath, Severity};
