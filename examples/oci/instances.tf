@@ -29,7 +29,9 @@ locals {
   mount_point = { data = "/pgdata", wal = "/pgwal", log = "/pglog", temp = "/pgtemp" }
   volume_cloud_config = {
     fs_setup = [for role, dev in local.device : {
-      label = "pgha-${role}", filesystem = "xfs", device = dev, partition = "none", overwrite = false
+      label = "pgha-${role}", filesystem = "xfs", device = dev, partition = "any", overwrite = false
+      # mkfs only when blkid finds nothing on the device (see pgha-config/src/cloud_init.rs).
+      cmd = "blkid -p %(device)s >/dev/null 2>&1; [ $? -ne 2 ] || mkfs.%(filesystem)s -L %(label)s %(device)s"
     }]
     mounts = [for role, dev in local.device : [dev, local.mount_point[role], "xfs", "defaults,noatime,nofail", "0", "2"]]
   }
@@ -126,7 +128,9 @@ resource "oci_core_instance" "db" {
 
   metadata = {
     ssh_authorized_keys = var.ssh_public_key
-    user_data           = base64encode(local.db_user_data[each.key])
+    # gzip: the merged document comes close to OCI's 32,000-byte limit in base64; cloud-init
+    # unpacks gzip'd user data itself.
+    user_data = base64gzip(local.db_user_data[each.key])
   }
 
   # Settings Patroni applies live (DCS settings, parameters, pg_hba, tags) change the rendered

@@ -7,8 +7,8 @@
 //!    through `cloud-init-per once`, so a reboot does not repeat it; a failed step is retried at
 //!    the next boot); `write_files` without `defer` writes the few root-owned files a package's
 //!    installation scripts read (Debian's `createcluster.conf`); `fs_setup` formats each block
-//!    volume that has no file system yet (`overwrite: false`: one that has a file system is
-//!    left alone) and `mounts` adds it to fstab with `nofail` and mounts it.
+//!    volume that has no file system yet (`overwrite: false`, and a `blkid -p` guard: one that has
+//!    a file system is left alone) and `mounts` adds it to fstab with `nofail` and mounts it.
 //! 1. `users` (init stage): the plan's service accounts, as system accounts, next to the image's
 //!    `default` user (kept, so the operator can still log in).
 //! 2. `packages` (final stage), with `package_update: true` so the package indexes are current.
@@ -82,8 +82,16 @@ struct Account {
     lock_passwd: bool,
 }
 
-/// One `fs_setup` entry: a whole-device file system (`partition: none`), created only when the
-/// device has none.
+/// One `fs_setup` entry: a whole-device file system, created only when the device has none.
+///
+/// cloud-init's own check is not enough on its own (cloud-init 22.4's `cc_disk_setup.mkfs`,
+/// the version tested here): with `partition: none` it runs mkfs on the raw device without
+/// looking, whatever `overwrite` says (mkfs.ext4 then destroys a volume's data; only mkfs.xfs
+/// refuses without `-f`); with `partition: any` it asks lsblk, whose FSTYPE comes from the udev
+/// database, so where udev has not probed the device (a container, an early boot) a file system
+/// goes unseen. So the entry keeps `partition: any` (cloud-init skips a device where lsblk does
+/// see one) and its `cmd` formats only when `blkid -p` (a direct probe of the device) finds
+/// nothing at all (exit status 2): no file system, no partition table, no RAID or LVM signature.
 #[derive(Serialize)]
 struct FsSetup {
     label: String,
@@ -91,7 +99,13 @@ struct FsSetup {
     device: String,
     partition: String,
     overwrite: bool,
+    cmd: String,
 }
+
+/// The `fs_setup` command: cloud-init fills in `%(device)s` (the resolved device),
+/// `%(label)s` and `%(filesystem)s` and runs it with a shell.
+pub const FORMAT_IF_BLANK: &str = "blkid -p %(device)s >/dev/null 2>&1; \
+     [ $? -ne 2 ] || mkfs.%(filesystem)s -L %(label)s %(device)s";
 
 #[derive(Serialize)]
 struct WriteFile {
@@ -137,8 +151,9 @@ pub fn render(plan: &HostPlan) -> String {
             label: v.label.clone(),
             filesystem: v.filesystem.name().to_string(),
             device: v.device.clone(),
-            partition: "none".to_string(),
+            partition: "any".to_string(),
             overwrite: false,
+            cmd: FORMAT_IF_BLANK.to_string(),
         })
         .collect();
     let mounts = plan

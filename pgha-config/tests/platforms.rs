@@ -317,7 +317,14 @@ fn volumes_are_formatted_only_when_blank_mounted_nofail_and_required_by_patroni(
         };
         for (f, letter) in fs.iter().zip(['b', 'c', 'd', 'e']) {
             assert_eq!(f["overwrite"].as_bool(), Some(false), "{name}");
-            assert_eq!(f["partition"].as_str(), Some("none"));
+            // `none` would skip cloud-init's existing-file-system check; the command probes the
+            // device itself and formats only when blkid finds nothing (exit status 2).
+            assert_eq!(f["partition"].as_str(), Some("any"));
+            let cmd = f["cmd"].as_str().unwrap();
+            assert!(
+                cmd.starts_with("blkid -p %(device)s ") && cmd.contains("[ $? -ne 2 ] || mkfs."),
+                "{cmd}"
+            );
             assert_eq!(f["filesystem"].as_str(), Some(want_fs), "{name}");
             assert_eq!(
                 f["device"].as_str(),
@@ -372,6 +379,70 @@ fn volumes_are_formatted_only_when_blank_mounted_nofail_and_required_by_patroni(
         let (_, etcd) = doc(&c, HostRole::Etcd);
         assert!(etcd.get("fs_setup").is_none() && etcd.get("mounts").is_none());
     }
+}
+
+/// The `fs_setup` command, run the way cloud-init runs it (its `%` substitution, then `sh -c`), on
+/// a blank image file and on one that has a file system: only the blank one is formatted.
+#[test]
+fn the_format_command_formats_only_a_blank_device() {
+    let Ok(mkfs) = which("mkfs.ext4") else {
+        panic!("mkfs.ext4 is needed (e2fsprogs)");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |device: &std::path::Path, label: &str| {
+        let cmd = cloud_init::FORMAT_IF_BLANK
+            .replace("%(device)s", &device.to_string_lossy())
+            .replace("%(label)s", label)
+            .replace("%(filesystem)s", "ext4");
+        // mkfs.ext4 asks before formatting a regular file; cloud-init hands it a block device.
+        let cmd = cmd.replace(
+            &format!("mkfs.ext4 -L {label}"),
+            &format!("{mkfs} -q -F -L {label}"),
+        );
+        let o = Command::new("sh").arg("-c").arg(&cmd).output().unwrap();
+        assert!(o.status.success(), "{cmd}: {o:?}");
+    };
+    let label_of = |device: &std::path::Path| {
+        let o = Command::new("blkid")
+            .args(["-p", "-s", "LABEL", "-o", "value"])
+            .arg(device)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let blank = tmp.path().join("blank.img");
+    let used = tmp.path().join("used.img");
+    for f in [&blank, &used] {
+        std::fs::File::create(f).unwrap().set_len(16 << 20).unwrap();
+    }
+    let o = Command::new(&mkfs)
+        .args(["-q", "-F", "-L", "theirs"])
+        .arg(&used)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    run(&blank, "pgha-data");
+    run(&used, "pgha-wal");
+    assert_eq!(
+        label_of(&blank),
+        "pgha-data",
+        "the blank device is formatted"
+    );
+    assert_eq!(
+        label_of(&used),
+        "theirs",
+        "the device with a file system is left alone"
+    );
+}
+
+fn which(tool: &str) -> Result<String, ()> {
+    for dir in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
+        let p = format!("{dir}/{tool}");
+        if std::path::Path::new(&p).exists() {
+            return Ok(p);
+        }
+    }
+    Err(())
 }
 
 #[test]

@@ -203,6 +203,7 @@ patroni:
   parameters:
     password_encryption: scram-sha-256
     shared_buffers: 64MB
+    logging_collector: "on"
   client_cidrs: [ $gateway/32 ]
 nodes:
   - { name: fb-db1, address: ${addr[fb-db1]} }
@@ -250,6 +251,8 @@ loop_for() { # loop_for HOST LETTER [FS]: a 1 GiB sparse file on a loop device, 
     printf '%s\n' "$dev"
 }
 
+# The volumes: each loop device bound into the container under its own name, and OCI's
+# /dev/oracleoci/oraclevd* as symlinks to them (as on an instance, where they point at /dev/sd*).
 declare -A binds=()
 for h in "${hosts[@]}"; do
     d=$work/$h
@@ -269,6 +272,8 @@ for h in "${hosts[@]}"; do
         install -m 0644 "$ca" "$r/etc/pgha/s3-ca.crt"
         (umask 077 && printf 'S3_ACCESS_KEY=%s\nS3_SECRET_KEY=%s\n' "$S3_KEY" "$S3_SECRET" >"$r/etc/pgha/s3.env")
         if [[ $with_volumes == 1 ]]; then
+            mkdir -p "$d/oracleoci"
+            binds[$h]+=" --bind=$d/oracleoci:/dev/oracleoci"
             # fb-db1's WAL volume already has a file system with a file on it: it must be kept.
             for letter in b c d e; do
                 fs=""
@@ -279,7 +284,8 @@ for h in "${hosts[@]}"; do
                     echo "written before the first boot" >"$work/probe/keep-me"
                     umount "$work/probe"
                 fi
-                binds[$h]+=" --bind=$dev:/dev/oracleoci/oraclevd$letter"
+                ln -s "$dev" "$d/oracleoci/oraclevd$letter"
+                binds[$h]+=" --bind=$dev"
             done
         fi
         ;;
@@ -436,7 +442,7 @@ check "the bucket holds the stanza's backup.info" bucket_has_stanza
 
 if [[ $with_volumes == 1 ]]; then
     on_volume() { # on_volume HOST PATH MOUNTPOINT: PATH lies on the file system mounted at MOUNTPOINT
-        [[ $(in_host "$1" findmnt -n -o TARGET --target "$2") == "$3" ]]
+        [[ $(in_host "$1" stat -c %m "$2") == "$3" ]]
     }
     on_volumes() {
         on_volume "$1" /pgdata/data/PG_VERSION /pgdata &&
@@ -448,18 +454,24 @@ if [[ $with_volumes == 1 ]]; then
     }
     kept_filesystem() { in_host fb-db1 grep -q "written before the first boot" /pgwal/keep-me; }
     formatted_blank() { [[ $(in_host fb-db1 blkid -s LABEL -o value /dev/oracleoci/oraclevdb) == pgha-data ]]; }
+    kept_label() { [[ $(in_host fb-db1 blkid -s LABEL -o value /dev/oracleoci/oraclevdc) == keep-c ]]; }
     temp_tablespace() {
         local l
         l=$(leader)
         [[ $(sql "$l" "select pg_tablespace_location(oid) from pg_tablespace where spcname = 'pgha_temp'") == /pgtemp/tablespace ]] &&
             [[ $(sql "$l" 'show temp_tablespaces') == pgha_temp ]]
     }
-    waits_for_mounts() { in_host fb-db1 systemctl show -p RequiresMountsFor patroni.service | grep -q '/pgdata /pgwal /pglog /pgtemp'; }
+    waits_for_mounts() {
+        local have m
+        have=" $(in_host fb-db1 systemctl show -p RequiresMountsFor --value patroni.service) "
+        for m in /pgdata /pgwal /pglog /pgtemp; do [[ $have == *" $m "* ]] || return 1; done
+    }
     for h in "${db_hosts[@]}"; do
         check "$h: data, WAL (pg_wal link), logs, temp tablespace on their volumes" on_volumes "$h"
     done
     check "fb-db1: the WAL volume that had a file system kept it (and its file)" kept_filesystem
     check "fb-db1: the blank data volume was formatted, labelled pgha-data" formatted_blank
+    check "fb-db1: the WAL volume kept its own label (not reformatted)" kept_label
     check "temp_tablespaces names the tablespace on the temp volume" temp_tablespace
     check "fb-db1: patroni.service requires the volumes' mounts" waits_for_mounts
 fi
@@ -489,6 +501,9 @@ log "timings: cloud-init on six hosts ${cloud_init_secs}s, first boot to healthy
 echo "$passed passed, $failed failed"
 if [[ ${FIRSTBOOT_KEEP:-0} == 1 ]]; then
     log "FIRSTBOOT_KEEP=1: hosts keep running; Ctrl-C cleans up"
-    while true; do sleep 3600; done
+    while true; do
+        sleep 3600 &
+        wait $! # a signal interrupts wait at once, so the clean-up runs without delay
+    done
 fi
 [[ $failed -eq 0 ]]
