@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod defaults;
 pub mod diagnostic;
 pub mod etcd;
+pub mod extensions;
 pub mod firewall;
 pub mod host;
 pub mod lint;

@@ -112,6 +112,12 @@ pub fn install(cluster: &Cluster, role: Role) -> Install {
                     if o.pgbackrest_bin.is_none() {
                         out.packages.push("pgbackrest".to_string());
                     }
+                    out.packages.extend(
+                        platform
+                            .extensions
+                            .iter()
+                            .filter_map(|e| e.package(platform.preset, v)),
+                    );
                     if vault {
                         out.repository_setup.push(format!(
                             "cloud-init-per once pgha-ol-developer dnf install -y oraclelinux-developer-release-el{n}"
@@ -157,6 +163,12 @@ pub fn install(cluster: &Cluster, role: Role) -> Install {
                 if o.pgbackrest_bin.is_none() {
                     out.packages.push("pgbackrest".to_string());
                 }
+                out.packages.extend(
+                    platform
+                        .extensions
+                        .iter()
+                        .filter_map(|e| e.package(platform.preset, v)),
+                );
                 if vault {
                     out.packages.push("python3-venv".to_string());
                     out.after_packages = vec![

@@ -87,6 +87,9 @@ pub struct Platform {
     /// Block volumes of the database hosts (the same devices on every node).
     #[serde(default, skip_serializing_if = "is_default")]
     pub volumes: crate::volumes::Volumes,
+    /// PostgreSQL extensions installed on and preloaded by every database node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<crate::extensions::Extension>,
 }
 
 /// The host firewall the image runs.

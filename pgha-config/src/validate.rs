@@ -97,6 +97,14 @@ pub const C022: &str = "C022";
 /// Volumes or a firewall are configured for hosts with a `platform.root` (hosts sharing one
 /// machine in tests): nothing is formatted, mounted or opened for them.
 pub const C023: &str = "C023";
+/// pg_squeeze is among the extensions but `wal_level` is not `logical`: pg_squeeze works from
+/// logical decoding and refuses to run otherwise.
+pub const C024: &str = "C024";
+/// An extension has no package on the platform (Debian 12 has no pg_squeeze; the `tutorial`
+/// preset installs nothing): it would be preloaded but not be there, and PostgreSQL would not
+/// start. With `platform.paths.pg_bin_dir` (a PostgreSQL you install) it is a warning: you
+/// install the extension too.
+pub const C025: &str = "C025";
 
 /// An inline secret is empty.
 pub const S001: &str = "S001";
@@ -484,6 +492,44 @@ fn check_platform(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     c.patroni.version
                 ),
                 "Set `patroni.version: 3`, or install Patroni 4 yourself (pip install 'patroni[etcd3]') and set `platform.paths.patroni_bin_dir`.",
+            ));
+        }
+    }
+    for (i, e) in platform.extensions.iter().enumerate() {
+        let at = path(&format!("platform.extensions[{i}]"));
+        if *e == crate::extensions::Extension::PgSqueeze {
+            let logical = c
+                .patroni
+                .parameters
+                .get("wal_level")
+                .is_some_and(|v| v.to_string() == "logical");
+            if !logical {
+                out.push(diag(
+                    C024,
+                    Severity::Error,
+                    at.clone(),
+                    "pg_squeeze needs `wal_level: logical`; pgha sets `replica` otherwise.",
+                    "Add `wal_level: logical` to `patroni.parameters`, or drop pg_squeeze.",
+                ));
+            }
+        }
+        if e.package(platform.preset, c.postgres_version).is_none() {
+            let own = o.pg_bin_dir.is_some();
+            out.push(diag(
+                C025,
+                if own { Severity::Warning } else { Severity::Error },
+                at,
+                format!(
+                    "The `{}` preset has no package for {} (PostgreSQL {}); it would be preloaded without being installed.",
+                    platform.preset.name(),
+                    e.key(),
+                    c.postgres_version
+                ),
+                if own {
+                    "Install it with your own PostgreSQL (the one `platform.paths.pg_bin_dir` names).".to_string()
+                } else {
+                    format!("Drop {} from `platform.extensions`, or install PostgreSQL and the extension yourself (e.g. from apt.postgresql.org) and set `platform.paths.pg_bin_dir`.", e.key())
+                },
             ));
         }
     }

@@ -513,3 +513,70 @@ fn documents_pass_cloud_init_schema_and_their_scripts_pass_shellcheck() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn extensions_are_installed_preloaded_created_and_their_needs_checked() {
+    use pgha_config::extensions::Extension;
+    let mut c = on(PlatformPreset::OracleLinux9);
+    c.platform.extensions = vec![Extension::Pgaudit, Extension::PgSqueeze];
+    // pg_squeeze without logical decoding is refused.
+    let diags = pgha_config::validate::validate(&c);
+    assert!(
+        diags.iter().any(|d| d.code == "C024" && d.is_error()),
+        "{diags:#?}"
+    );
+    c.patroni.parameters.insert(
+        "wal_level".to_string(),
+        serde_norway::from_str("logical").unwrap(),
+    );
+    c.patroni.parameters.insert(
+        "shared_preload_libraries".to_string(),
+        serde_norway::from_str("pg_stat_statements").unwrap(),
+    );
+    let diags = pgha_config::validate::validate(&c);
+    assert!(
+        !diags
+            .iter()
+            .any(|d| d.code.starts_with("C02") && d.is_error()),
+        "{diags:#?}"
+    );
+    let plan = host(&c, HostRole::Database);
+    for p in ["pgaudit_17", "pg_squeeze_17"] {
+        assert!(
+            plan.packages.contains(&p.to_string()),
+            "{:?}",
+            plan.packages
+        );
+    }
+    let yml = plan.file("/etc/patroni/patroni.yml").unwrap();
+    let y: Value = serde_norway::from_str(&yml.content).unwrap();
+    assert_eq!(
+        y["postgresql"]["parameters"]["shared_preload_libraries"].as_str(),
+        Some("pg_stat_statements,pgaudit,pg_squeeze")
+    );
+    let post = plan.file("/etc/patroni/post-bootstrap.sh").unwrap();
+    assert!(
+        post.content.contains("extensions=(pgaudit pg_squeeze)\n"),
+        "{}",
+        post.content
+    );
+    assert!(post.content.contains("CREATE EXTENSION IF NOT EXISTS %I"));
+    // Debian 12 has pgaudit but no pg_squeeze.
+    let mut d = on(PlatformPreset::Debian);
+    d.platform.extensions = vec![Extension::Pgaudit, Extension::PgSqueeze];
+    d.patroni.parameters.insert(
+        "wal_level".to_string(),
+        serde_norway::from_str("logical").unwrap(),
+    );
+    let diags = pgha_config::validate::validate(&d);
+    let c025: Vec<&Diagnostic> = diags.iter().filter(|x| x.code == "C025").collect();
+    assert_eq!(c025.len(), 1, "{diags:#?}");
+    assert!(c025[0].is_error() && c025[0].message.contains("pg_squeeze"));
+    d.platform.extensions = vec![Extension::Pgaudit];
+    let plan = host(&d, HostRole::Database);
+    assert!(plan.packages.contains(&"postgresql-15-pgaudit".to_string()));
+    // The spelling in a specification.
+    let p: pgha_config::platform::Platform =
+        serde_norway::from_str("preset: debian\nextensions: [pgaudit, pg_squeeze]\n").unwrap();
+    assert_eq!(p.extensions, [Extension::Pgaudit, Extension::PgSqueeze]);
+}

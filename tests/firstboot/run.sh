@@ -192,7 +192,8 @@ name: $stanza
 postgres_version: 15
 platform:
   preset: debian
-  firewall: iptables$volumes_yaml
+  firewall: iptables
+  extensions: [ pgaudit ]$volumes_yaml
 etcd:
   members:
     - { name: fb-etcd1, address: ${addr[fb-etcd1]} }
@@ -439,6 +440,13 @@ check "fb-db1: the secret resolver unit resolved the S3 keys (secrets.env 0640)"
 wait_until "a backup in the S3 repository" 300 has_backup || true
 check "a full backup in the S3 repository ($(backup_count 2>/dev/null || echo 0) backup(s))" has_backup
 check "the bucket holds the stanza's backup.info" bucket_has_stanza
+pgaudit_loaded() {
+    local l
+    l=$(leader)
+    [[ $(sql "$l" 'show shared_preload_libraries') == *pgaudit* ]] &&
+        [[ $(sql "$l" "select count(*) from pg_extension where extname = 'pgaudit'") -eq 1 ]]
+}
+check "pgaudit (postgresql-15-pgaudit) preloaded and created by the post-bootstrap script" pgaudit_loaded
 
 if [[ $with_volumes == 1 ]]; then
     on_volume() { # on_volume HOST PATH MOUNTPOINT: PATH lies on the file system mounted at MOUNTPOINT

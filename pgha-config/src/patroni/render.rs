@@ -280,6 +280,15 @@ fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
         layout.pg_socket_dir.as_str(),
     );
     insert(&mut parameters, "log_directory", layout.pg_log_dir.as_str());
+    let existing = p
+        .parameters
+        .get("shared_preload_libraries")
+        .map(|v| v.to_string());
+    if let Some(libs) =
+        crate::extensions::preload_libraries(existing.as_deref(), &cluster.platform.extensions)
+    {
+        insert(&mut parameters, "shared_preload_libraries", libs);
+    }
     if layout.temp_tablespace_dir.is_some() {
         // Created by the post-bootstrap script; until then PostgreSQL ignores the name.
         insert(

@@ -433,6 +433,25 @@ SQL
 "#,
         );
     }
+    if !cluster.platform.extensions.is_empty() {
+        let names: Vec<&str> = cluster
+            .platform
+            .extensions
+            .iter()
+            .map(|e| e.name())
+            .collect();
+        s.push_str(&format!("\nextensions=({})\n", names.join(" ")));
+        s.push_str(
+            r#"for ext in "${extensions[@]}"; do
+    log "creating extension $ext unless it exists"
+    "$psql" "$conn" -X -q -v ON_ERROR_STOP=1 -v "ext=$ext" <<'SQL'
+SELECT format('CREATE EXTENSION IF NOT EXISTS %I', :'ext')
+\gexec
+SQL
+done
+"#,
+        );
+    }
     if let Some(dir) = &layout.temp_tablespace_dir {
         s.push_str(&format!(
             "\ntemp_tablespace={}\ntemp_dir={}\n",
