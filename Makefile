@@ -9,7 +9,7 @@ PGHA_VENV ?= /opt/pgha/venv
 export PGHA_VENV
 WORK ?= .work
 
-.PHONY: all setup build demo demo-down demo-render test test-rust test-e2e lint-rust bench bench-failover clean
+.PHONY: all setup build demo demo-down demo-render test test-rust test-e2e test-firstboot lint-rust bench bench-failover clean
 
 all: build
 
@@ -51,6 +51,14 @@ test-rust:
 ## reinit from backup, restore. Needs root and the loopback addresses 127.0.0.11-40 free.
 test-e2e: build
 	bash tests/e2e/run.sh
+
+## A real first boot: six Debian 12 hosts (debootstrap, cached in /var/cache/pgha/firstboot)
+## booted with systemd-nspawn in network namespaces, each installing and starting its part from
+## the rendered cloud-init alone. Needs root, debootstrap, systemd-container, iptables and the
+## Debian mirror; not part of `make test` (see tests/firstboot/README.md for its wall time).
+test-firstboot:
+	$(CARGO) build -p pgha-config --bin pgha
+	bash tests/firstboot/run.sh
 
 ## Benchmarks print ratios measured side by side; they are not tests.
 bench:

@@ -12,16 +12,42 @@ locals {
     }
   }
 
-  volumes = {
-    for pair in setproduct(keys(local.db_nodes), ["data", "wal", "temp", "log"]) :
-    "${pair[0]}-${pair[1]}" => { node = pair[0], role = pair[1] }
-  }
-  # Consistent device paths, so an image or boot script can mount them by name.
+  # Block volumes of each database host, created and attached at launch (so they are there when
+  # cloud-init formats and mounts them), at consistent device paths.
   device = {
     data = "/dev/oracleoci/oraclevdb"
     wal  = "/dev/oracleoci/oraclevdc"
-    temp = "/dev/oracleoci/oraclevdd"
-    log  = "/dev/oracleoci/oraclevde"
+    log  = "/dev/oracleoci/oraclevdd"
+    temp = "/dev/oracleoci/oraclevde"
+  }
+
+  # The pgha_patroni_node `platform` block has no volumes yet, so the database hosts' cloud-init
+  # gets them merged in here: a volume is formatted only when blank (overwrite = false), mounted
+  # with nofail, and patroni.service waits for the mounts (RequiresMountsFor) so PostgreSQL never
+  # starts on the boot disk. With `platform.volumes` in a cluster specification, `pgha render`
+  # emits all of this itself (docs/cluster-spec.md).
+  mount_point = { data = "/pgdata", wal = "/pgwal", log = "/pglog", temp = "/pgtemp" }
+  volume_cloud_config = {
+    fs_setup = [for role, dev in local.device : {
+      label = "pgha-${role}", filesystem = "xfs", device = dev, partition = "any", overwrite = false
+      # mkfs only when blkid finds nothing on the device (see pgha-config/src/cloud_init.rs).
+      cmd = "blkid -p %(device)s >/dev/null 2>&1; [ $? -ne 2 ] || mkfs.%(filesystem)s -L %(label)s %(device)s"
+    }]
+    mounts = [for role, dev in local.device : [dev, local.mount_point[role], "xfs", "defaults,noatime,nofail", "0", "2"]]
+  }
+  mounts_drop_in = {
+    path        = "/etc/systemd/system/patroni.service.d/volumes.conf"
+    owner       = "root:root"
+    permissions = "0644"
+    defer       = true
+    content     = "[Unit]\nRequiresMountsFor=${join(" ", values(local.mount_point))}\n"
+  }
+  db_user_data = {
+    for name, node in pgha_patroni_node.db : name => "#cloud-config\n${yamlencode(merge(
+      yamldecode(node.cloud_init),
+      local.volume_cloud_config,
+      { write_files = concat(yamldecode(node.cloud_init).write_files, [local.mounts_drop_in]) },
+    ))}"
   }
 }
 
@@ -84,9 +110,27 @@ resource "oci_core_instance" "db" {
     assign_public_ip = false
   }
 
+  dynamic "launch_volume_attachments" {
+    for_each = local.device
+    content {
+      type                                = "paravirtualized"
+      device                              = launch_volume_attachments.value
+      display_name                        = "${each.key}-${launch_volume_attachments.key}"
+      is_pv_encryption_in_transit_enabled = true
+      launch_create_volume_details {
+        volume_creation_type = "ATTRIBUTES"
+        compartment_id       = var.compartment_ocid
+        display_name         = "${each.key}-${launch_volume_attachments.key}"
+        size_in_gbs          = var.volume_gb[launch_volume_attachments.key]
+      }
+    }
+  }
+
   metadata = {
     ssh_authorized_keys = var.ssh_public_key
-    user_data           = base64encode(each.value.cloud_init)
+    # gzip: the merged document comes close to OCI's 32,000-byte limit in base64; cloud-init
+    # unpacks gzip'd user data itself.
+    user_data = base64gzip(local.db_user_data[each.key])
   }
 
   # Cluster-wide settings (pgha_patroni_cluster: DCS settings, parameters, pg_hba) are applied
@@ -96,23 +140,4 @@ resource "oci_core_instance" "db" {
   lifecycle {
     ignore_changes = [metadata["user_data"]]
   }
-}
-
-resource "oci_core_volume" "db" {
-  for_each = local.volumes
-
-  compartment_id      = var.compartment_ocid
-  availability_domain = oci_core_instance.db[each.value.node].availability_domain
-  display_name        = each.key
-  size_in_gbs         = var.volume_gb[each.value.role]
-}
-
-resource "oci_core_volume_attachment" "db" {
-  for_each = local.volumes
-
-  attachment_type                     = "paravirtualized"
-  instance_id                         = oci_core_instance.db[each.value.node].id
-  volume_id                           = oci_core_volume.db[each.key].id
-  device                              = local.device[each.value.role]
-  is_pv_encryption_in_transit_enabled = true
 }

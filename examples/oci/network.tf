@@ -56,7 +56,8 @@ resource "oci_core_security_list" "private" {
     protocol    = "all"
   }
 
-  # PostgreSQL, Patroni REST API, etcd client and peer, SSH: from inside the VCN only.
+  # PostgreSQL, Patroni REST API (also the load balancer's health checks, which come from its
+  # own address in the subnet), etcd client and peer, SSH: from inside the VCN.
   dynamic "ingress_security_rules" {
     for_each = { postgres = [5432, 5432], patroni = [8008, 8008], etcd = [2379, 2380], ssh = [22, 22] }
     content {
@@ -67,6 +68,42 @@ resource "oci_core_security_list" "private" {
         min = ingress_security_rules.value[0]
         max = ingress_security_rules.value[1]
       }
+    }
+  }
+
+  # Clients, through the load balancer: it preserves their source address
+  # (is_preserve_source in nlb.tf), so the hosts see the clients' own networks here and in
+  # pg_hba (client_cidrs), never the balancer's address.
+  dynamic "ingress_security_rules" {
+    for_each = toset(var.client_cidrs)
+    content {
+      protocol    = "6"
+      source      = ingress_security_rules.value
+      description = "PostgreSQL clients (read-write 5432, read-only 5433 on the load balancer)"
+      tcp_options {
+        min = 5432
+        max = 5432
+      }
+    }
+  }
+
+  # Path MTU discovery: "fragmentation needed" must reach the hosts, or large packets over a
+  # smaller-MTU path (VPN, FastConnect) stall.
+  ingress_security_rules {
+    protocol    = "1"
+    source      = "0.0.0.0/0"
+    description = "ICMP type 3 code 4 (path MTU discovery)"
+    icmp_options {
+      type = 3
+      code = 4
+    }
+  }
+  ingress_security_rules {
+    protocol    = "1"
+    source      = var.vcn_cidr
+    description = "ICMP destination unreachable inside the VCN"
+    icmp_options {
+      type = 3
     }
   }
 }

@@ -1,5 +1,5 @@
 output "postgres_endpoint" {
-  description = "Connect here (port 5432): the load balancer forwards to the current primary."
+  description = "Connect here: port 5432 reaches the current primary, port 5433 a replica (read-only)."
   value       = oci_network_load_balancer_network_load_balancer.pg.ip_addresses[0].ip_address
 }
 

@@ -13,23 +13,28 @@ resource "oci_objectstorage_bucket" "backup" {
 # A user that can reach this bucket and nothing else; its customer secret key is the S3
 # key pair pgBackRest uses.
 resource "oci_identity_user" "backup" {
+  provider       = oci.home
   compartment_id = var.tenancy_ocid
+  email          = var.backup_user_email
   name           = "pg-ha-backup"
   description    = "pgBackRest of pg-ha-cluster (S3 compatibility API)"
 }
 
 resource "oci_identity_group" "backup" {
+  provider       = oci.home
   compartment_id = var.tenancy_ocid
   name           = "pg-ha-backup"
   description    = "May read and write the pg-ha-cluster backup bucket only"
 }
 
 resource "oci_identity_user_group_membership" "backup" {
+  provider = oci.home
   user_id  = oci_identity_user.backup.id
   group_id = oci_identity_group.backup.id
 }
 
 resource "oci_identity_policy" "backup" {
+  provider       = oci.home
   compartment_id = var.compartment_ocid
   name           = "pg-ha-backup"
   description    = "pgBackRest: the backup bucket and its objects, nothing else"
@@ -40,6 +45,7 @@ resource "oci_identity_policy" "backup" {
 }
 
 resource "oci_identity_customer_secret_key" "backup" {
+  provider     = oci.home
   user_id      = oci_identity_user.backup.id
   display_name = "pgbackrest"
 }

@@ -4,6 +4,16 @@ variable "region" {
   default     = "us-ashburn-1"
 }
 
+variable "home_region" {
+  description = "The tenancy's home region, where IAM resources must be created (often differs from region)."
+  type        = string
+}
+
+variable "backup_user_email" {
+  description = "E-mail address of the backup user; tenancies with identity domains refuse a user without one."
+  type        = string
+}
+
 variable "tenancy_ocid" {
   description = "OCID of the tenancy (IAM users, groups and policies live there)."
   type        = string
@@ -41,15 +51,15 @@ variable "subnet_cidr" {
 }
 
 variable "client_cidrs" {
-  description = "Networks allowed to reach PostgreSQL through the load balancer."
+  description = "Networks allowed to reach PostgreSQL through the load balancer. The load balancer preserves the client's address, so these are the clients' own networks (in pg_hba and the security list)."
   type        = list(string)
   default     = ["10.0.0.0/16"]
 }
 
 variable "volume_gb" {
-  description = "Size of each database block volume (data, WAL, temp, log), in GB."
+  description = "Size of each database block volume (data, WAL, log, temp), in GB; created with the instance."
   type        = map(number)
-  default     = { data = 100, wal = 50, temp = 50, log = 50 }
+  default     = { data = 100, wal = 50, log = 50, temp = 50 }
 }
 
 variable "vault_secret_ids" {

@@ -15,4 +15,11 @@ provider "oci" {
   region = var.region
 }
 
+# IAM resources (users, groups, dynamic groups, policies) can only be created in the tenancy's
+# home region; everything else lives in var.region.
+provider "oci" {
+  alias  = "home"
+  region = var.home_region
+}
+
 provider "pgha" {}

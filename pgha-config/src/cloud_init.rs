@@ -3,6 +3,12 @@
 //!
 //! What happens on first boot, in cloud-init's module order:
 //!
+//! 0. Init stage, before anything else: `bootcmd` sets up the package repositories (each step
+//!    through `cloud-init-per once`, so a reboot does not repeat it; a failed step is retried at
+//!    the next boot); `write_files` without `defer` writes the few root-owned files a package's
+//!    installation scripts read (Debian's `createcluster.conf`); `fs_setup` formats each block
+//!    volume that has no file system yet (`overwrite: false`, and a `blkid -p` guard: one that has
+//!    a file system is left alone) and `mounts` adds it to fstab with `nofail` and mounts it.
 //! 1. `users` (init stage): the plan's service accounts, as system accounts, next to the image's
 //!    `default` user (kept, so the operator can still log in).
 //! 2. `packages` (final stage), with `package_update: true` so the package indexes are current.
@@ -38,6 +44,12 @@ pub const OCI_USER_DATA_LIMIT: usize = 32_000;
 
 #[derive(Serialize)]
 struct CloudConfig {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bootcmd: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fs_setup: Vec<FsSetup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mounts: Vec<Vec<String>>,
     users: Vec<UserEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     package_update: Option<bool>,
@@ -70,6 +82,31 @@ struct Account {
     lock_passwd: bool,
 }
 
+/// One `fs_setup` entry: a whole-device file system, created only when the device has none.
+///
+/// cloud-init's own check is not enough on its own (cloud-init 22.4's `cc_disk_setup.mkfs`,
+/// the version tested here): with `partition: none` it runs mkfs on the raw device without
+/// looking, whatever `overwrite` says (mkfs.ext4 then destroys a volume's data; only mkfs.xfs
+/// refuses without `-f`); with `partition: any` it asks lsblk, whose FSTYPE comes from the udev
+/// database, so where udev has not probed the device (a container, an early boot) a file system
+/// goes unseen. So the entry keeps `partition: any` (cloud-init skips a device where lsblk does
+/// see one) and its `cmd` formats only when `blkid -p` (a direct probe of the device) finds
+/// nothing at all (exit status 2): no file system, no partition table, no RAID or LVM signature.
+#[derive(Serialize)]
+struct FsSetup {
+    label: String,
+    filesystem: String,
+    device: String,
+    partition: String,
+    overwrite: bool,
+    cmd: String,
+}
+
+/// The `fs_setup` command: cloud-init fills in `%(device)s` (the resolved device),
+/// `%(label)s` and `%(filesystem)s` and runs it with a shell.
+pub const FORMAT_IF_BLANK: &str = "blkid -p %(device)s >/dev/null 2>&1; \
+     [ $? -ne 2 ] || mkfs.%(filesystem)s -L %(label)s %(device)s";
+
 #[derive(Serialize)]
 struct WriteFile {
     path: String,
@@ -93,19 +130,51 @@ pub fn render(plan: &HostPlan) -> String {
         })
     }));
 
+    let write_file = |f: &crate::host::RenderedFile, defer: bool| WriteFile {
+        path: f.path.clone(),
+        content: f.content.clone(),
+        owner: format!("{}:{}", f.owner, f.group),
+        permissions: f.mode_string(),
+        defer,
+    };
     let write_files = plan
-        .files
+        .early_files
         .iter()
-        .map(|f| WriteFile {
-            path: f.path.clone(),
-            content: f.content.clone(),
-            owner: format!("{}:{}", f.owner, f.group),
-            permissions: f.mode_string(),
-            defer: true,
+        .map(|f| write_file(f, false))
+        .chain(plan.files.iter().map(|f| write_file(f, true)))
+        .collect();
+
+    let fs_setup = plan
+        .volumes
+        .iter()
+        .map(|v| FsSetup {
+            label: v.label.clone(),
+            filesystem: v.filesystem.name().to_string(),
+            device: v.device.clone(),
+            partition: "any".to_string(),
+            overwrite: false,
+            cmd: FORMAT_IF_BLANK.to_string(),
+        })
+        .collect();
+    let mounts = plan
+        .volumes
+        .iter()
+        .map(|v| {
+            vec![
+                v.device.clone(),
+                v.mount_point.clone(),
+                v.filesystem.name().to_string(),
+                v.options.clone(),
+                "0".to_string(),
+                "2".to_string(),
+            ]
         })
         .collect();
 
     let config = CloudConfig {
+        bootcmd: plan.repository_setup.clone(),
+        fs_setup,
+        mounts,
         users,
         package_update: (!plan.packages.is_empty()).then_some(true),
         packages: plan.packages.clone(),

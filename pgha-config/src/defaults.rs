@@ -75,3 +75,20 @@ pub const OCI_REGION: &str = "us-ashburn-1";
 pub fn oci_s3_endpoint(namespace: &str, region: &str) -> String {
     format!("{namespace}.compat.objectstorage.{region}.oraclecloud.com")
 }
+
+/// Mount point of the data volume; the data directory is its `data` subdirectory.
+pub const DATA_MOUNT_POINT: &str = "/pgdata";
+/// Mount point of the WAL volume; the WAL directory is its `pg_wal` subdirectory.
+pub const WAL_MOUNT_POINT: &str = "/pgwal";
+/// Mount point of the server log volume; `log_directory` is its `log` subdirectory.
+pub const LOG_MOUNT_POINT: &str = "/pglog";
+/// Mount point of the temp volume; the temporary tablespace lives in its `tablespace`
+/// subdirectory.
+pub const TEMP_MOUNT_POINT: &str = "/pgtemp";
+/// Name of the tablespace on the temp volume, set in `temp_tablespaces`.
+pub const TEMP_TABLESPACE: &str = "pgha_temp";
+
+/// Seconds the secret resolver keeps retrying a reference (OCI Vault, an environment file not
+/// there yet) before it gives up and the database units stay stopped. An instance principal can
+/// take a few minutes to become usable after a new dynamic group or policy is created.
+pub const SECRET_RESOLVE_TIMEOUT_SECS: u32 = 900;

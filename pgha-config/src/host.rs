@@ -99,6 +99,14 @@ pub struct Service {
     pub working_directory: String,
     /// Units this one starts after.
     pub after: Vec<String>,
+    /// Units that must have started successfully before this one starts (`Requires=`; list
+    /// them in `after` too).
+    pub requires: Vec<String>,
+    /// Paths whose mounts must be up before this unit starts (`RequiresMountsFor=`).
+    pub requires_mounts_for: Vec<String>,
+    /// A `oneshot` that counts as active once it has succeeded (`RemainAfterExit=yes`), so the
+    /// units requiring it see it as started.
+    pub remain_after_exit: bool,
     /// systemd `Type=` (`notify` for etcd, `simple` for Patroni).
     pub service_type: String,
     /// Only stop the main process (Patroni must stop PostgreSQL itself).
@@ -133,8 +141,16 @@ pub struct HostPlan {
     pub role: HostRole,
     /// Accounts to create.
     pub users: Vec<SystemUser>,
+    /// Shell commands that set up package repositories before the packages are installed
+    /// (cloud-init `bootcmd`; each guarded to run once).
+    pub repository_setup: Vec<String>,
+    /// Root-owned files written before the packages are installed (configuration a package's
+    /// installation scripts read).
+    pub early_files: Vec<RenderedFile>,
     /// Packages to install.
     pub packages: Vec<String>,
+    /// Block volumes to format when blank and mount, before anything is written to them.
+    pub volumes: Vec<crate::volumes::VolumeMount>,
     /// Directories to create, parents first.
     pub directories: Vec<Directory>,
     /// Files to write.

@@ -9,15 +9,21 @@
 use serde::{Deserialize, Serialize};
 
 /// A known operating-system layout.
+///
+/// The Oracle Linux presets are written `oracle-linux9`/`oracle-linux8`; `oracle-linux-9` and
+/// `oracle-linux-8` are accepted as well (the documentation used both).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlatformPreset {
     /// Oracle Linux 8 with the PGDG repository (OCI's Oracle Linux 8 images).
+    #[serde(alias = "oracle-linux-8")]
     OracleLinux8,
     /// Oracle Linux 9 with the PGDG repository (OCI's default Oracle Linux images).
     #[default]
+    #[serde(alias = "oracle-linux-9")]
     OracleLinux9,
-    /// Debian or Ubuntu with the distribution's (or apt.postgresql.org's) packages.
+    /// Debian 12 (bookworm) with Debian's own packages: PostgreSQL 15, Patroni 3.0, etcd 3.4,
+    /// pgBackRest 2.45.
     Debian,
     /// The tutorial's layout: PostgreSQL built into `/opt/pgsql`, Patroni from pip, etcd from the
     /// release tarball in `/usr/local/bin`.
@@ -68,11 +74,88 @@ pub struct Platform {
     #[serde(default)]
     pub preset: PlatformPreset,
     /// Prefix for every path the cluster writes (not for installed binaries). Empty on real hosts.
+    /// A host with a root shares its machine with others (the test stand-in): nothing is
+    /// installed, no firewall is changed and no volume is mounted for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
     /// Per-path overrides.
     #[serde(default, skip_serializing_if = "is_default")]
     pub paths: PathOverrides,
+    /// The host firewall to open the cluster's ports in; the preset's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<FirewallKind>,
+    /// Block volumes of the database hosts (the same devices on every node).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub volumes: crate::volumes::Volumes,
+    /// PostgreSQL extensions installed on and preloaded by every database node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<crate::extensions::Extension>,
+}
+
+/// The host firewall the image runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirewallKind {
+    /// firewalld (OCI's Oracle Linux images: only SSH open).
+    Firewalld,
+    /// iptables rules persisted in `/etc/iptables/rules.v4` (OCI's Ubuntu images: REJECT after
+    /// SSH); ACCEPT rules are inserted before the REJECTs and saved.
+    Iptables,
+    /// No host firewall: nothing is opened.
+    None,
+}
+
+impl PlatformPreset {
+    /// Whether the preset is an Enterprise Linux (dnf, PGDG RPMs, firewalld).
+    pub fn is_el(self) -> bool {
+        matches!(
+            self,
+            PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9
+        )
+    }
+
+    /// The Enterprise Linux major version (8 or 9), if the preset is one.
+    pub fn el_major(self) -> Option<u32> {
+        match self {
+            PlatformPreset::OracleLinux8 => Some(8),
+            PlatformPreset::OracleLinux9 => Some(9),
+            _ => None,
+        }
+    }
+
+    /// The firewall the preset's image runs.
+    pub fn firewall(self) -> FirewallKind {
+        if self.is_el() {
+            FirewallKind::Firewalld
+        } else {
+            FirewallKind::None
+        }
+    }
+
+    /// The preset's name as written in a specification.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlatformPreset::OracleLinux8 => "oracle-linux8",
+            PlatformPreset::OracleLinux9 => "oracle-linux9",
+            PlatformPreset::Debian => "debian",
+            PlatformPreset::Tutorial => "tutorial",
+        }
+    }
+}
+
+impl Platform {
+    /// Whether hosts of this platform are real machines that cloud-init provisions (no `root`):
+    /// packages installed, firewall opened, volumes formatted and mounted.
+    pub fn provisions(&self) -> bool {
+        self.root
+            .as_deref()
+            .is_none_or(|r| r.trim_end_matches('/').is_empty())
+    }
+
+    /// The firewall in effect: the override, else the preset's.
+    pub fn firewall_kind(&self) -> FirewallKind {
+        self.firewall.unwrap_or(self.preset.firewall())
+    }
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -126,17 +209,28 @@ pub struct Layout {
     pub postgres_user: String,
     /// The operating-system user that runs etcd.
     pub etcd_user: String,
-    /// Packages a database host needs.
-    pub db_packages: Vec<String>,
-    /// Packages an etcd host needs.
-    pub etcd_packages: Vec<String>,
+    /// The `oci` command-line interface the secret resolver calls for OCI Vault references.
+    pub oci_cli: String,
+    /// The directory of the temporary tablespace (on the temp volume), if there is one.
+    pub temp_tablespace_dir: Option<String>,
+    /// Mount points the database units need (`RequiresMountsFor=`), one per volume.
+    pub db_mounts: Vec<String>,
 }
 
 impl Platform {
-    /// Resolves the preset, the overrides and the root prefix for a PostgreSQL major version.
+    /// Resolves the preset, the overrides, the volumes and the root prefix for a PostgreSQL
+    /// major version.
+    ///
+    /// A volume moves its part of the layout onto its mount point unless the path is overridden
+    /// (validation checks that an overridden path still lies on its volume): the data directory
+    /// to `<data>/data`, the WAL directory to `<wal>/pg_wal`, the server logs to `<log>/log`, the
+    /// temporary tablespace to `<temp>/tablespace`. A subdirectory, never the mount point itself:
+    /// PostgreSQL refuses a non-empty directory for initdb and tablespaces, and a fresh file
+    /// system has `lost+found`.
     pub fn layout(&self, pg_version: u32) -> Layout {
+        use crate::volumes::VolumeRole;
         let v = pg_version;
-        let (pg_bin, pg_data, pg_log, pg_socket, patroni_bin_dir, etcd_bin, db_pkgs, etcd_pkgs) =
+        let (pg_bin, pg_data, pg_log, pg_socket, patroni_bin_dir, etcd_bin, oci_cli) =
             match self.preset {
                 PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9 => (
                     format!("/usr/pgsql-{v}/bin"),
@@ -144,15 +238,10 @@ impl Platform {
                     "/var/log/postgresql".to_string(),
                     "/run/postgresql".to_string(),
                     "/usr/bin".to_string(),
-                    "/usr/local/bin/etcd".to_string(),
-                    vec![
-                        format!("postgresql{v}-server"),
-                        format!("postgresql{v}-contrib"),
-                        "patroni".to_string(),
-                        "patroni-etcd".to_string(),
-                        "pgbackrest".to_string(),
-                    ],
-                    Vec::new(),
+                    // PGDG's etcd package (pgdg-rhel<N>-extras).
+                    "/usr/bin/etcd".to_string(),
+                    // Oracle Linux's python3<N>-oci-cli package (ol<N>_developer).
+                    "/usr/bin/oci".to_string(),
                 ),
                 PlatformPreset::Debian => (
                     format!("/usr/lib/postgresql/{v}/bin"),
@@ -161,13 +250,8 @@ impl Platform {
                     "/var/run/postgresql".to_string(),
                     "/usr/bin".to_string(),
                     "/usr/bin/etcd".to_string(),
-                    vec![
-                        format!("postgresql-{v}"),
-                        "patroni".to_string(),
-                        "python3-etcd3".to_string(),
-                        "pgbackrest".to_string(),
-                    ],
-                    vec!["etcd-server".to_string(), "etcd-client".to_string()],
+                    // Not packaged by Debian: pip-installed into a venv at first boot.
+                    format!("{}/bin/oci", crate::packages::DEBIAN_OCI_CLI_VENV),
                 ),
                 PlatformPreset::Tutorial => (
                     "/opt/pgsql/bin".to_string(),
@@ -176,18 +260,36 @@ impl Platform {
                     "/var/run/postgresql".to_string(),
                     "/usr/local/bin".to_string(),
                     "/usr/local/bin/etcd".to_string(),
-                    vec!["pgbackrest".to_string()],
-                    Vec::new(),
+                    // Installed by hand, found on PATH.
+                    "oci".to_string(),
                 ),
             };
         let o = &self.paths;
+        let vols = &self.volumes;
+        let on = |role: VolumeRole, sub: &str| -> Option<String> {
+            vols.get(role)
+                .map(|vol| format!("{}/{sub}", vol.mount_point(role).trim_end_matches('/')))
+        };
+        let pg_data = on(VolumeRole::Data, "data").unwrap_or(pg_data);
+        let pg_log = on(VolumeRole::Log, "log").unwrap_or(pg_log);
+        let pg_wal = o
+            .pg_wal_dir
+            .clone()
+            .or_else(|| on(VolumeRole::Wal, "pg_wal"));
         let root = self.root.as_deref().unwrap_or("").trim_end_matches('/');
         let state = |p: String| -> String { format!("{root}{p}") };
         let patroni_bin_dir = o.patroni_bin_dir.clone().unwrap_or(patroni_bin_dir);
+        let db_mounts = if self.provisions() {
+            vols.iter()
+                .map(|(role, vol)| vol.mount_point(role).to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Layout {
             pg_bin_dir: o.pg_bin_dir.clone().unwrap_or(pg_bin),
             pg_data_dir: state(o.pg_data_dir.clone().unwrap_or(pg_data)),
-            pg_wal_dir: o.pg_wal_dir.clone().map(state),
+            pg_wal_dir: pg_wal.map(state),
             pg_log_dir: state(o.pg_log_dir.clone().unwrap_or(pg_log)),
             pg_socket_dir: state(o.pg_socket_dir.clone().unwrap_or(pg_socket)),
             patroni_config_dir: state(
@@ -218,8 +320,9 @@ impl Platform {
             cron_dir: state("/etc/cron.d".to_string()),
             postgres_user: "postgres".to_string(),
             etcd_user: "etcd".to_string(),
-            db_packages: db_pkgs,
-            etcd_packages: etcd_pkgs,
+            oci_cli,
+            temp_tablespace_dir: on(VolumeRole::Temp, "tablespace").map(state),
+            db_mounts,
         }
     }
 }
@@ -240,6 +343,46 @@ mod tests {
         .layout(15);
         assert_eq!(deb.pg_bin_dir, "/usr/lib/postgresql/15/bin");
         assert_eq!(deb.etcd_bin, "/usr/bin/etcd");
+        assert_eq!(ol.etcd_bin, "/usr/bin/etcd");
+    }
+
+    #[test]
+    fn both_spellings_of_the_oracle_linux_presets_are_accepted() {
+        for (text, preset) in [
+            ("oracle-linux9", PlatformPreset::OracleLinux9),
+            ("oracle-linux-9", PlatformPreset::OracleLinux9),
+            ("oracle-linux8", PlatformPreset::OracleLinux8),
+            ("oracle-linux-8", PlatformPreset::OracleLinux8),
+        ] {
+            let p: Platform = serde_norway::from_str(&format!("preset: {text}\n")).unwrap();
+            assert_eq!(p.preset, preset, "{text}");
+            // The provider reads presets through serde_json.
+            let j: PlatformPreset = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert_eq!(j, preset, "{text}");
+            assert_eq!(preset.name(), serde_json::to_value(preset).unwrap());
+        }
+    }
+
+    #[test]
+    fn volumes_move_the_layout_onto_their_mount_points() {
+        let p: Platform = serde_norway::from_str(
+            "preset: oracle-linux9\nvolumes:\n  data: { device: /dev/oracleoci/oraclevdb }\n  \
+             wal: { device: /dev/oracleoci/oraclevdc }\n  log: { device: /dev/oracleoci/oraclevdd, mount_point: /logs }\n  \
+             temp: { device: /dev/oracleoci/oraclevde }\n",
+        )
+        .unwrap();
+        let l = p.layout(17);
+        assert_eq!(l.pg_data_dir, "/pgdata/data");
+        assert_eq!(l.pg_wal_dir.as_deref(), Some("/pgwal/pg_wal"));
+        assert_eq!(l.pg_log_dir, "/logs/log");
+        assert_eq!(l.temp_tablespace_dir.as_deref(), Some("/pgtemp/tablespace"));
+        assert_eq!(l.db_mounts, ["/pgdata", "/pgwal", "/logs", "/pgtemp"]);
+        // A test host with a root mounts nothing.
+        let rooted = Platform {
+            root: Some("/tmp/h1".to_string()),
+            ..p
+        };
+        assert!(rooted.layout(17).db_mounts.is_empty());
     }
 
     #[test]
@@ -251,6 +394,7 @@ mod tests {
                 patroni_bin_dir: Some("/opt/pgha/venv/bin".to_string()),
                 ..PathOverrides::default()
             },
+            ..Platform::default()
         };
         let l = p.layout(15);
         assert_eq!(l.pg_data_dir, "/tmp/hosts/db1/var/lib/postgresql/15/main");

@@ -163,10 +163,26 @@ fn unit_and_service(out: &mut String, service: &Service) {
     }
     out.push_str(&format!("After={}\n", line_value(&after.join(" "))));
     out.push_str("Wants=network-online.target\n");
+    if !service.requires.is_empty() {
+        out.push_str(&format!(
+            "Requires={}\n",
+            line_value(&service.requires.join(" "))
+        ));
+    }
+    if !service.requires_mounts_for.is_empty() {
+        // Paths with spaces would need systemd's quoting; the mount points we render have none.
+        out.push_str(&format!(
+            "RequiresMountsFor={}\n",
+            line_value(&service.requires_mounts_for.join(" "))
+        ));
+    }
     out.push('\n');
 
     out.push_str("[Service]\n");
     out.push_str(&format!("Type={}\n", line_value(&service.service_type)));
+    if service.remain_after_exit {
+        out.push_str("RemainAfterExit=yes\n");
+    }
     out.push_str(&format!("User={}\n", line_value(&service.user)));
     out.push_str(&format!("Group={}\n", line_value(&service.group)));
     if !service.working_directory.is_empty() {
@@ -233,6 +249,9 @@ pub fn oneshot_service(
         environment: Vec::new(),
         working_directory: String::new(),
         after: Vec::new(),
+        requires: Vec::new(),
+        requires_mounts_for: Vec::new(),
+        remain_after_exit: false,
         service_type: "oneshot".to_string(),
         kill_mode_process: false,
         restart: String::new(),
@@ -286,12 +305,35 @@ mod tests {
             environment: vec![("A".to_string(), "x y \"q\" $z 5%".to_string())],
             working_directory: "/var/lib/demo".to_string(),
             after: vec!["etcd.service".to_string()],
+            requires: Vec::new(),
+            requires_mounts_for: Vec::new(),
+            remain_after_exit: false,
             service_type: "simple".to_string(),
             kill_mode_process: true,
             restart: "on-failure".to_string(),
             limit_nofile: Some(1024),
             timeout_sec: Some(30),
         }
+    }
+
+    #[test]
+    fn requires_mounts_and_remain_after_exit_are_rendered() {
+        let mut s = service();
+        s.requires = vec!["pgha-resolve-secrets.service".to_string()];
+        s.requires_mounts_for = vec!["/pgdata".to_string(), "/pgwal".to_string()];
+        let u = unit(&s);
+        assert!(
+            u.contains("\nRequires=pgha-resolve-secrets.service\n"),
+            "{u}"
+        );
+        assert!(u.contains("\nRequiresMountsFor=/pgdata /pgwal\n"), "{u}");
+        assert!(!u.contains("RemainAfterExit"), "{u}");
+        s.service_type = "oneshot".to_string();
+        s.remain_after_exit = true;
+        assert!(unit(&s).contains("Type=oneshot\nRemainAfterExit=yes\n"));
+        // Nothing extra for a unit without them.
+        let plain = unit(&service());
+        assert!(!plain.contains("Requires"), "{plain}");
     }
 
     #[test]

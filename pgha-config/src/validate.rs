@@ -79,6 +79,32 @@ pub const C017: &str = "C017";
 /// (`pgbackrest.schedule.kind`), restricts both day of month and day of week, which no timer can
 /// express, so the job would not be rendered.
 pub const C018: &str = "C018";
+/// The platform cannot install the configured PostgreSQL major version: Debian 12 packages only
+/// PostgreSQL 15. Either use 15, or install another major yourself (apt.postgresql.org) and
+/// point `platform.paths.pg_bin_dir` at it, which leaves the PostgreSQL package out.
+pub const C019: &str = "C019";
+/// The platform's Patroni package is older than `patroni.version` says (Debian 12 ships Patroni
+/// 3.0.2). The rendered configuration works with both, but the version field should say what
+/// runs, and Patroni 4 features are not there.
+pub const C020: &str = "C020";
+/// A block volume is malformed: its device or mount point is not an absolute path, two volumes
+/// share a device or a mount point, or a mount point is `/` or lies inside another volume's.
+pub const C021: &str = "C021";
+/// A path override puts PostgreSQL's data, WAL or logs off the volume meant for them
+/// (`platform.paths.pg_data_dir` outside `platform.volumes.data`'s mount point, and so on): the
+/// volume would be mounted and never used.
+pub const C022: &str = "C022";
+/// Volumes or a firewall are configured for hosts with a `platform.root` (hosts sharing one
+/// machine in tests): nothing is formatted, mounted or opened for them.
+pub const C023: &str = "C023";
+/// pg_squeeze is among the extensions but `wal_level` is not `logical`: pg_squeeze works from
+/// logical decoding and refuses to run otherwise.
+pub const C024: &str = "C024";
+/// An extension has no package on the platform (Debian 12 has no pg_squeeze; the `tutorial`
+/// preset installs nothing): it would be preloaded but not be there, and PostgreSQL would not
+/// start. With `platform.paths.pg_bin_dir` (a PostgreSQL you install) it is a warning: you
+/// install the extension too.
+pub const C025: &str = "C025";
 
 /// An inline secret is empty.
 pub const S001: &str = "S001";
@@ -397,6 +423,7 @@ fn validate_cluster(c: &Cluster, out: &mut Vec<Diagnostic>) {
         ));
     }
 
+    check_platform(c, out);
     check_node_names(c, out);
     check_addresses(c, out);
     check_ports(c, out);
@@ -421,6 +448,167 @@ fn validate_cluster(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 format!("The log clean-up schedule `{}` restricts both day of month and day of week: cron runs it when either matches, a systemd timer only when both do, so no timer is rendered for it.", c.log_cleanup.schedule),
                 "Restrict only one of the two day fields, or use `pgbackrest.schedule.kind: cron`.",
             ));
+        }
+    }
+}
+
+/// Whether `p` is `dir` or inside it.
+fn is_within(p: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    p == dir
+        || p.strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn check_platform(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    use crate::packages::{DEBIAN_PATRONI_VERSION, DEBIAN_POSTGRES_VERSION};
+    use crate::platform::PlatformPreset;
+    use crate::volumes::VolumeRole;
+    let platform = &c.platform;
+    let o = &platform.paths;
+    if platform.preset == PlatformPreset::Debian {
+        if c.postgres_version != DEBIAN_POSTGRES_VERSION && o.pg_bin_dir.is_none() {
+            out.push(diag(
+                C019,
+                Severity::Error,
+                path("postgres_version"),
+                format!(
+                    "Debian 12 packages PostgreSQL {DEBIAN_POSTGRES_VERSION} only; the `debian` preset cannot install PostgreSQL {}.",
+                    c.postgres_version
+                ),
+                format!(
+                    "Set `postgres_version: {DEBIAN_POSTGRES_VERSION}`, or install PostgreSQL {v} yourself (e.g. postgresql-{v} from apt.postgresql.org, in the image) and set `platform.paths.pg_bin_dir: /usr/lib/postgresql/{v}/bin`.",
+                    v = c.postgres_version
+                ),
+            ));
+        }
+        if c.patroni.version >= 4 && o.patroni_bin_dir.is_none() {
+            out.push(diag(
+                C020,
+                Severity::Warning,
+                path("patroni.version"),
+                format!(
+                    "Debian 12's patroni package is {DEBIAN_PATRONI_VERSION}, but `patroni.version` is {}.",
+                    c.patroni.version
+                ),
+                "Set `patroni.version: 3`, or install Patroni 4 yourself (pip install 'patroni[etcd3]') and set `platform.paths.patroni_bin_dir`.",
+            ));
+        }
+    }
+    for (i, e) in platform.extensions.iter().enumerate() {
+        let at = path(&format!("platform.extensions[{i}]"));
+        if *e == crate::extensions::Extension::PgSqueeze {
+            let logical = c
+                .patroni
+                .parameters
+                .get("wal_level")
+                .is_some_and(|v| v.to_string() == "logical");
+            if !logical {
+                out.push(diag(
+                    C024,
+                    Severity::Error,
+                    at.clone(),
+                    "pg_squeeze needs `wal_level: logical`; pgha sets `replica` otherwise.",
+                    "Add `wal_level: logical` to `patroni.parameters`, or drop pg_squeeze.",
+                ));
+            }
+        }
+        if e.package(platform.preset, c.postgres_version).is_none() {
+            let own = o.pg_bin_dir.is_some();
+            out.push(diag(
+                C025,
+                if own { Severity::Warning } else { Severity::Error },
+                at,
+                format!(
+                    "The `{}` preset has no package for {} (PostgreSQL {}); it would be preloaded without being installed.",
+                    platform.preset.name(),
+                    e.key(),
+                    c.postgres_version
+                ),
+                if own {
+                    "Install it with your own PostgreSQL (the one `platform.paths.pg_bin_dir` names).".to_string()
+                } else {
+                    format!("Drop {} from `platform.extensions`, or install PostgreSQL and the extension yourself (e.g. from apt.postgresql.org) and set `platform.paths.pg_bin_dir`.", e.key())
+                },
+            ));
+        }
+    }
+    let vols: Vec<(VolumeRole, &crate::volumes::Volume)> = platform.volumes.iter().collect();
+    if !platform.provisions() && (!vols.is_empty() || platform.firewall.is_some()) {
+        out.push(diag(
+            C023,
+            Severity::Warning,
+            path("platform.root"),
+            "`platform.root` is set, so the hosts share a machine: volumes are not formatted or mounted and no firewall port is opened.",
+            "Leave `platform.root` unset on real hosts.",
+        ));
+    }
+    for (i, (role, v)) in vols.iter().enumerate() {
+        let at = |k: &str| path(&format!("platform.volumes.{}.{k}", role.key()));
+        let mount = v.mount_point(*role);
+        if !v.device.starts_with('/') || has_space_or_control(&v.device) {
+            out.push(diag(
+                C021,
+                Severity::Error,
+                at("device"),
+                format!("The {} volume's device `{}` is not an absolute path.", role.key(), v.device),
+                "Give the consistent device path chosen at attachment, e.g. `/dev/oracleoci/oraclevdb`.",
+            ));
+        }
+        if !mount.starts_with('/')
+            || mount.trim_end_matches('/').is_empty()
+            || has_space_or_control(mount)
+        {
+            out.push(diag(
+                C021,
+                Severity::Error,
+                at("mount_point"),
+                format!("The {} volume's mount point `{mount}` is not an absolute directory other than `/`.", role.key()),
+                format!("Leave it out (default `{}`) or give an absolute path without spaces.", role.default_mount_point()),
+            ));
+        }
+        for (other_role, other) in &vols[..i] {
+            if other.device == v.device {
+                out.push(diag(
+                    C021,
+                    Severity::Error,
+                    at("device"),
+                    format!(
+                        "The {} and {} volumes are the same device `{}`.",
+                        other_role.key(),
+                        role.key(),
+                        v.device
+                    ),
+                    "Give each volume its own device (its own attachment).",
+                ));
+            }
+            let other_mount = other.mount_point(*other_role);
+            if is_within(mount, other_mount) || is_within(other_mount, mount) {
+                out.push(diag(
+                    C021,
+                    Severity::Error,
+                    at("mount_point"),
+                    format!("The {} volume's mount point `{mount}` overlaps the {} volume's `{other_mount}`.", role.key(), other_role.key()),
+                    "Mount each volume at a directory of its own.",
+                ));
+            }
+        }
+        let overridden = match role {
+            VolumeRole::Data => o.pg_data_dir.as_deref().map(|p| ("pg_data_dir", p)),
+            VolumeRole::Wal => o.pg_wal_dir.as_deref().map(|p| ("pg_wal_dir", p)),
+            VolumeRole::Log => o.pg_log_dir.as_deref().map(|p| ("pg_log_dir", p)),
+            VolumeRole::Temp => None,
+        };
+        if let Some((key, p)) = overridden {
+            if !is_within(p, mount) || p.trim_end_matches('/') == mount.trim_end_matches('/') {
+                out.push(diag(
+                    C022,
+                    Severity::Error,
+                    path(&format!("platform.paths.{key}")),
+                    format!("`{key}` is `{p}`, not a directory inside the {} volume's mount point `{mount}`.", role.key()),
+                    format!("Leave `{key}` out (it becomes a subdirectory of `{mount}`) or put it below `{mount}/`."),
+                ));
+            }
         }
     }
 }

@@ -72,6 +72,7 @@ fn debian_root() -> Cluster {
             patroni_bin_dir: Some("/opt/pgha/venv/bin".to_string()),
             ..PathOverrides::default()
         },
+        ..Platform::default()
     };
     c.patroni.initdb.data_checksums = false;
     c.patroni.initdb.locale = Some("C.UTF-8".to_string());
@@ -214,7 +215,30 @@ fn secrets_decide_file_sensitivity_modes_and_the_resolver() {
     assert!(!conf.content.contains("repo1-s3-key"));
     let resolver = "/usr/local/libexec/pgha/pgha-resolve-secrets";
     assert!(seed.file(resolver).is_some());
-    assert_eq!(seed.prepare_commands, vec![vec![resolver.to_string()]]);
+    // The resolver runs as a unit Patroni requires, so Patroni never starts without secrets.
+    assert!(
+        seed.prepare_commands.is_empty(),
+        "{:?}",
+        seed.prepare_commands
+    );
+    let names: Vec<&str> = seed.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["pgha-resolve-secrets", "patroni"]);
+    let unit = seed
+        .file("/etc/systemd/system/pgha-resolve-secrets.service")
+        .unwrap();
+    assert!(
+        unit.content.contains("Type=oneshot\nRemainAfterExit=yes\n"),
+        "{}",
+        unit.content
+    );
+    assert!(unit.content.contains(&format!("ExecStart={resolver}\n")));
+    let patroni = seed.file("/etc/systemd/system/patroni.service").unwrap();
+    assert!(patroni
+        .content
+        .contains("After=network-online.target pgha-resolve-secrets.service\n"));
+    assert!(patroni
+        .content
+        .contains("Requires=pgha-resolve-secrets.service\n"));
 
     let inline = host_plan(&inline_secrets(), 0);
     assert!(inline.file(resolver).is_none(), "no reference, no resolver");

@@ -8,7 +8,9 @@
 
 use crate::cluster::Cluster;
 use crate::etcd::{EtcdApi, EtcdMember};
+use crate::firewall::{self, Port};
 use crate::host::{Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser};
+use crate::packages;
 use crate::systemd;
 
 /// File descriptors etcd may open: the tutorial's (and etcd's packaged unit's) value. Every
@@ -90,6 +92,9 @@ pub fn service(cluster: &Cluster, member: &EtcdMember) -> Service {
         environment: Vec::new(),
         working_directory: layout.etcd_data_dir.clone(),
         after: Vec::new(),
+        requires: Vec::new(),
+        requires_mounts_for: Vec::new(),
+        remain_after_exit: false,
         // etcd reports readiness with sd_notify once it has joined the cluster.
         service_type: "notify".to_string(),
         kill_mode_process: false,
@@ -140,7 +145,7 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         mode: 0o700,
     });
 
-    let files = vec![
+    let mut files = vec![
         RenderedFile {
             path: layout.etcd_config.clone(),
             content: env_text,
@@ -161,6 +166,24 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         },
     ];
 
+    // Clients (Patroni) and peers reach the member on these ports, and on nothing else.
+    let mut prepare_commands = Vec::new();
+    let ports = [
+        Port {
+            port: m.client_port,
+            service: "etcd clients (Patroni)",
+        },
+        Port {
+            port: m.peer_port,
+            service: "etcd peers",
+        },
+    ];
+    if let Some(fw) = firewall::script(cluster, &ports) {
+        prepare_commands.push(vec![fw.path.clone()]);
+        files.push(fw);
+    }
+    let install = packages::install(cluster, packages::Role::Etcd);
+
     HostPlan {
         host: m.name.clone(),
         address: m.address.clone(),
@@ -170,10 +193,13 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
             home: layout.etcd_data_dir.clone(),
             shell: NOLOGIN_SHELL.to_string(),
         }],
-        packages: layout.etcd_packages.clone(),
+        repository_setup: install.repository_setup,
+        early_files: install.early_files,
+        packages: install.packages,
+        volumes: Vec::new(),
         directories,
         files,
-        prepare_commands: Vec::new(),
+        prepare_commands,
         services: vec![service],
     }
 }

@@ -315,6 +315,23 @@ fn postgresql(cluster: &Cluster, node: &PatroniNode) -> Mapping {
         layout.pg_socket_dir.as_str(),
     );
     insert(&mut parameters, "log_directory", layout.pg_log_dir.as_str());
+    let existing = p
+        .parameters
+        .get("shared_preload_libraries")
+        .map(|v| v.to_string());
+    if let Some(libs) =
+        crate::extensions::preload_libraries(existing.as_deref(), &cluster.platform.extensions)
+    {
+        insert(&mut parameters, "shared_preload_libraries", libs);
+    }
+    if layout.temp_tablespace_dir.is_some() {
+        // Created by the post-bootstrap script; until then PostgreSQL ignores the name.
+        insert(
+            &mut parameters,
+            "temp_tablespaces",
+            crate::defaults::TEMP_TABLESPACE,
+        );
+    }
 
     let mut basebackup = vec![Value::Mapping(map([("checkpoint", s("fast"))]))];
     if let Some(wal) = &layout.pg_wal_dir {
@@ -661,9 +678,11 @@ pub fn resolve_secrets_script(cluster: &Cluster) -> Option<String> {
     ));
     sc.push_str("set -euo pipefail\numask 027\n\n");
     sc.push_str(&format!(
-        "target={}\ngroup={}\n\n",
+        "target={}\ngroup={}\noci={}\ndeadline=$((SECONDS + {}))\n\n",
         backrest::shell_assign(&backrest::secrets_env_path(cluster)),
-        backrest::shell_assign(&layout.postgres_user)
+        backrest::shell_assign(&layout.postgres_user),
+        backrest::shell_assign(&layout.oci_cli),
+        crate::defaults::SECRET_RESOLVE_TIMEOUT_SECS
     ));
     sc.push_str(
         r##"log() { printf 'pgha-resolve-secrets: %s\n' "$*" >&2; }
@@ -694,20 +713,34 @@ env_value() {
     printf '%s' "$value"
 }
 
-# vault_value OCID: the content of an OCI Vault secret, fetched with the instance principal
-# (retried: the principal can take a moment to become usable after the first boot).
+# vault_value OCID: the content of an OCI Vault secret, fetched with the instance principal.
 vault_value() {
-    local id="$1" attempt content
-    for attempt in 1 2 3 4 5; do
-        if content="$(oci secrets secret-bundle get --secret-id "$id" --auth instance_principal \
-            --query 'data."secret-bundle-content".content' --raw-output)"; then
-            printf '%s' "$content" | base64 -d
+    local content
+    content="$("$oci" secrets secret-bundle get --secret-id "$1" --auth instance_principal \
+        --query 'data."secret-bundle-content".content' --raw-output)" || return 1
+    printf '%s' "$content" | base64 -d
+}
+
+# retry WHAT COMMAND...: COMMAND's output once it succeeds, retried with back-off (5 s doubling
+# to 60 s) until the deadline. An instance principal can take minutes to become usable after a
+# dynamic group or policy is created, and an environment file may be put in place late.
+retry() {
+    local what="$1" delay=5 attempt=1 out
+    shift
+    while true; do
+        if out="$("$@")"; then
+            printf '%s' "$out"
             return 0
         fi
-        log "fetching $id failed (attempt $attempt)"
-        sleep $((attempt * 5))
+        if (( SECONDS + delay > deadline )); then
+            log "giving up on $what after $attempt attempt(s); the database units stay stopped"
+            return 1
+        fi
+        log "$what: attempt $attempt failed, retrying in ${delay}s"
+        sleep "$delay"
+        attempt=$((attempt + 1))
+        delay=$((delay * 2 > 60 ? 60 : delay * 2))
     done
-    return 1
 }
 
 # env_line NAME VALUE: NAME="VALUE" with \ " ` $ escaped, which systemd and bash read alike.
@@ -733,10 +766,19 @@ echo "# Resolved by pgha-resolve-secrets; do not edit." >"$tmp"
     for (var, secret) in secret_variables(cluster) {
         let fetch = match secret {
             Secret::EnvFile { path, variable } => {
-                format!("env_value {} {}", shell_quote(path), shell_quote(variable))
+                format!(
+                    "retry {} env_value {} {}",
+                    shell_quote(&format!("{variable} from {path}")),
+                    shell_quote(path),
+                    shell_quote(variable)
+                )
             }
             Secret::OciVault { secret_id } => {
-                format!("vault_value {}", shell_quote(secret_id))
+                format!(
+                    "retry {} vault_value {}",
+                    shell_quote(secret_id),
+                    shell_quote(secret_id)
+                )
             }
             // Inline secrets that are already in patroni.yml or pgbackrest.conf stay there.
             Secret::Value(v) if var == "PGHA_ADMIN_PASSWORD" => {
@@ -766,6 +808,34 @@ log "wrote $target"
     );
     Some(sc)
 }
+
+/// The unit that runs the resolver once per boot, before the database units: they `Require=`
+/// it, so Patroni (and with it PostgreSQL) does not start until every secret is resolved. The
+/// script retries on its own (systemd 239 on Oracle Linux 8 refuses `Restart=` on a oneshot).
+pub fn resolver_service(cluster: &Cluster) -> Service {
+    Service {
+        name: RESOLVER_UNIT.to_string(),
+        description: format!("Resolve the secret references of cluster {}", cluster.name),
+        user: "root".to_string(),
+        group: "root".to_string(),
+        exec_start: vec![resolver_path(cluster)],
+        environment_files: Vec::new(),
+        environment: Vec::new(),
+        working_directory: String::new(),
+        after: Vec::new(),
+        requires: Vec::new(),
+        requires_mounts_for: Vec::new(),
+        remain_after_exit: true,
+        service_type: "oneshot".to_string(),
+        kill_mode_process: false,
+        restart: String::new(),
+        limit_nofile: None,
+        timeout_sec: Some(crate::defaults::SECRET_RESOLVE_TIMEOUT_SECS + 60),
+    }
+}
+
+/// Name of the resolver's unit (without `.service`).
+pub const RESOLVER_UNIT: &str = "pgha-resolve-secrets";
 
 /// Whether the resolver embeds an inline secret.
 fn resolver_is_sensitive(cluster: &Cluster) -> bool {
@@ -812,6 +882,12 @@ fn inline_secrets_env(cluster: &Cluster) -> Option<RenderedFile> {
 /// Inspecting a broken node stays possible with `systemctl stop patroni`.
 pub fn service(cluster: &Cluster, node: &PatroniNode) -> Service {
     let layout = cluster.layout();
+    let resolver: Vec<String> = has_secret_references(cluster)
+        .then(|| format!("{RESOLVER_UNIT}.service"))
+        .into_iter()
+        .collect();
+    let mut after = vec!["network-online.target".to_string()];
+    after.extend(resolver.iter().cloned());
     Service {
         name: "patroni".to_string(),
         description: format!(
@@ -824,7 +900,10 @@ pub fn service(cluster: &Cluster, node: &PatroniNode) -> Service {
         environment_files: vec![format!("-{}", backrest::secrets_env_path(cluster))],
         environment: Vec::new(),
         working_directory: layout.patroni_config_dir.clone(),
-        after: vec!["network-online.target".to_string()],
+        after,
+        requires: resolver,
+        requires_mounts_for: layout.db_mounts.clone(),
+        remain_after_exit: false,
         service_type: "simple".to_string(),
         kill_mode_process: true,
         restart: "on-failure".to_string(),
@@ -868,6 +947,9 @@ pub fn directories(cluster: &Cluster) -> Vec<Directory> {
         out.push(dir(wal, pg, pg, 0o700));
     }
     out.push(dir(&layout.pg_log_dir, pg, pg, 0o750));
+    if let Some(temp) = &layout.temp_tablespace_dir {
+        out.push(dir(temp, pg, pg, 0o700));
+    }
     out.push(dir(&layout.pg_socket_dir, pg, pg, 0o755));
     out.push(dir(&layout.patroni_config_dir, pg, pg, 0o750));
     if let Some(parent) = Path::new(&layout.pgbackrest_config).parent() {
@@ -967,7 +1049,23 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
         kind: FileKind::SystemdUnit,
     });
     files.extend(backrest::files(cluster, n));
-    let mut prepare_commands = Vec::new();
+    let install = crate::packages::install(cluster, crate::packages::Role::Database);
+    let mut prepare_commands = install.after_packages;
+    let ports = [
+        crate::firewall::Port {
+            port: n.pg_port,
+            service: "PostgreSQL",
+        },
+        crate::firewall::Port {
+            port: n.restapi_port_or(cluster.patroni.restapi_port),
+            service: "Patroni REST API (health checks, patronictl)",
+        },
+    ];
+    if let Some(fw) = crate::firewall::script(cluster, &ports) {
+        prepare_commands.insert(0, vec![fw.path.clone()]);
+        files.push(fw);
+    }
+    let mut services = Vec::new();
     if let Some(script) = resolve_secrets_script(cluster) {
         files.push(RenderedFile {
             path: resolver_path(cluster),
@@ -978,8 +1076,19 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
             sensitive: resolver_is_sensitive(cluster),
             kind: FileKind::Shell,
         });
-        prepare_commands.push(vec![resolver_path(cluster)]);
+        let resolver = resolver_service(cluster);
+        files.push(RenderedFile {
+            path: format!("{}/{}.service", layout.systemd_dir, resolver.name),
+            content: crate::systemd::unit(&resolver),
+            mode: 0o644,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            sensitive: false,
+            kind: FileKind::SystemdUnit,
+        });
+        services.push(resolver);
     }
+    services.push(service);
     if let Some(env) = inline_secrets_env(cluster) {
         files.push(env);
     }
@@ -1007,11 +1116,14 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
             home: postgres_home(cluster),
             shell: "/bin/bash".to_string(),
         }],
-        packages: layout.db_packages.clone(),
+        repository_setup: install.repository_setup,
+        early_files: install.early_files,
+        packages: install.packages,
+        volumes: crate::volumes::mounts(cluster),
         directories: directories(cluster),
         files,
         prepare_commands,
-        services: vec![service],
+        services,
     }
 }
 

@@ -433,6 +433,45 @@ SQL
 "#,
         );
     }
+    if !cluster.platform.extensions.is_empty() {
+        let names: Vec<&str> = cluster
+            .platform
+            .extensions
+            .iter()
+            .map(|e| e.name())
+            .collect();
+        s.push_str(&format!("\nextensions=({})\n", names.join(" ")));
+        s.push_str(
+            r#"for ext in "${extensions[@]}"; do
+    log "creating extension $ext unless it exists"
+    "$psql" "$conn" -X -q -v ON_ERROR_STOP=1 -v "ext=$ext" <<'SQL'
+SELECT format('CREATE EXTENSION IF NOT EXISTS %I', :'ext')
+\gexec
+SQL
+done
+"#,
+        );
+    }
+    if let Some(dir) = &layout.temp_tablespace_dir {
+        s.push_str(&format!(
+            "\ntemp_tablespace={}\ntemp_dir={}\n",
+            shell_assign(crate::defaults::TEMP_TABLESPACE),
+            shell_assign(dir)
+        ));
+        s.push_str(
+            r#"log "creating tablespace $temp_tablespace in $temp_dir unless it exists"
+# temp_tablespaces names it in every node's configuration; every role may put temporary files
+# there (CREATE on the tablespace is what temp_tablespaces needs).
+"$psql" "$conn" -X -q -v ON_ERROR_STOP=1 -v "ts=$temp_tablespace" -v "dir=$temp_dir" <<'SQL'
+SELECT format('CREATE TABLESPACE %I LOCATION %L', :'ts', :'dir')
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_tablespace WHERE spcname = :'ts')
+\gexec
+SELECT format('GRANT CREATE ON TABLESPACE %I TO PUBLIC', :'ts')
+\gexec
+SQL
+"#,
+        );
+    }
     s.push_str(
         r#"
 log "creating stanza (a no-op when it exists)"
