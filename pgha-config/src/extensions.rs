@@ -39,7 +39,7 @@ impl Extension {
     }
 
     /// Its package for PostgreSQL `v` on `preset`; `None` where the platform's repositories
-    /// have none (Debian 12 packages pgaudit, not pg_squeeze) or nothing is installed
+    /// have none (Debian 12 and Ubuntu 24.04 package pgaudit, not pg_squeeze) or nothing is installed
     /// (`tutorial`).
     pub fn package(self, preset: PlatformPreset, v: u32) -> Option<String> {
         match (preset, self) {
@@ -49,7 +49,9 @@ impl Extension {
             (PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9, Extension::PgSqueeze) => {
                 Some(format!("pg_squeeze_{v}"))
             }
-            (PlatformPreset::Debian, Extension::Pgaudit) => Some(format!("postgresql-{v}-pgaudit")),
+            (PlatformPreset::Debian | PlatformPreset::Ubuntu2404, Extension::Pgaudit) => {
+                Some(format!("postgresql-{v}-pgaudit"))
+            }
             _ => None,
         }
     }

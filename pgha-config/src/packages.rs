@@ -15,6 +15,8 @@
 //!   cluster on installation, in the very directory Patroni bootstraps; a `createcluster.conf`
 //!   written before the packages stops that. The OCI CLI is not packaged: with OCI Vault
 //!   references it is pip-installed into a venv.
+//! - **Ubuntu 24.04** (`ubuntu-24.04`, OCI's Canonical images): the same from Ubuntu's archive
+//!   (`postgresql-16`, Patroni 3.2.2, etcd 3.4, pgBackRest 2.50).
 //! - **tutorial**: binaries built or unpacked by hand; only pgBackRest is installed.
 //!
 //! A binary whose path is overridden (`platform.paths.pg_bin_dir`, `patroni_bin_dir`,
@@ -30,6 +32,26 @@ pub const DEBIAN_OCI_CLI_VENV: &str = "/opt/pgha/oci-cli";
 pub const DEBIAN_POSTGRES_VERSION: u32 = 15;
 /// The Patroni version Debian 12 packages.
 pub const DEBIAN_PATRONI_VERSION: &str = "3.0.2";
+/// The only PostgreSQL major version Ubuntu 24.04 packages.
+pub const UBUNTU_2404_POSTGRES_VERSION: u32 = 16;
+/// The Patroni version Ubuntu 24.04 packages.
+pub const UBUNTU_2404_PATRONI_VERSION: &str = "3.2.2";
+
+/// The distribution, its only PostgreSQL major and its Patroni version, for the presets that
+/// install the distribution's own packages.
+pub fn distribution_versions(preset: PlatformPreset) -> Option<(&'static str, u32, &'static str)> {
+    match preset {
+        PlatformPreset::Debian => {
+            Some(("Debian 12", DEBIAN_POSTGRES_VERSION, DEBIAN_PATRONI_VERSION))
+        }
+        PlatformPreset::Ubuntu2404 => Some((
+            "Ubuntu 24.04",
+            UBUNTU_2404_POSTGRES_VERSION,
+            UBUNTU_2404_PATRONI_VERSION,
+        )),
+        _ => None,
+    }
+}
 
 /// What a host installs, in cloud-init's order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,7 +161,7 @@ pub fn install(cluster: &Cluster, role: Role) -> Install {
                 }
             }
         }
-        PlatformPreset::Debian => match role {
+        PlatformPreset::Debian | PlatformPreset::Ubuntu2404 => match role {
             Role::Database => {
                 if o.pg_bin_dir.is_none() {
                     out.packages.push(format!("postgresql-{v}"));

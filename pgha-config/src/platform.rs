@@ -25,6 +25,10 @@ pub enum PlatformPreset {
     /// Debian 12 (bookworm) with Debian's own packages: PostgreSQL 15, Patroni 3.0, etcd 3.4,
     /// pgBackRest 2.45.
     Debian,
+    /// Ubuntu 24.04 (noble, OCI's Canonical Ubuntu images) with Ubuntu's packages: PostgreSQL 16,
+    /// Patroni 3.2, etcd 3.4, pgBackRest 2.50; the image's iptables firewall.
+    #[serde(rename = "ubuntu-24.04")]
+    Ubuntu2404,
     /// The tutorial's layout: PostgreSQL built into `/opt/pgsql`, Patroni from pip, etcd from the
     /// release tarball in `/usr/local/bin`.
     Tutorial,
@@ -123,12 +127,17 @@ impl PlatformPreset {
         }
     }
 
+    /// Whether the preset installs from Debian-style (apt) distribution packages.
+    pub fn is_apt(self) -> bool {
+        matches!(self, PlatformPreset::Debian | PlatformPreset::Ubuntu2404)
+    }
+
     /// The firewall the preset's image runs.
     pub fn firewall(self) -> FirewallKind {
-        if self.is_el() {
-            FirewallKind::Firewalld
-        } else {
-            FirewallKind::None
+        match self {
+            PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9 => FirewallKind::Firewalld,
+            PlatformPreset::Ubuntu2404 => FirewallKind::Iptables,
+            PlatformPreset::Debian | PlatformPreset::Tutorial => FirewallKind::None,
         }
     }
 
@@ -138,6 +147,7 @@ impl PlatformPreset {
             PlatformPreset::OracleLinux8 => "oracle-linux8",
             PlatformPreset::OracleLinux9 => "oracle-linux9",
             PlatformPreset::Debian => "debian",
+            PlatformPreset::Ubuntu2404 => "ubuntu-24.04",
             PlatformPreset::Tutorial => "tutorial",
         }
     }
@@ -243,14 +253,14 @@ impl Platform {
                     // Oracle Linux's python3<N>-oci-cli package (ol<N>_developer).
                     "/usr/bin/oci".to_string(),
                 ),
-                PlatformPreset::Debian => (
+                PlatformPreset::Debian | PlatformPreset::Ubuntu2404 => (
                     format!("/usr/lib/postgresql/{v}/bin"),
                     format!("/var/lib/postgresql/{v}/main"),
                     "/var/log/postgresql".to_string(),
                     "/var/run/postgresql".to_string(),
                     "/usr/bin".to_string(),
                     "/usr/bin/etcd".to_string(),
-                    // Not packaged by Debian: pip-installed into a venv at first boot.
+                    // Not packaged by Debian or Ubuntu: pip-installed into a venv at first boot.
                     format!("{}/bin/oci", crate::packages::DEBIAN_OCI_CLI_VENV),
                 ),
                 PlatformPreset::Tutorial => (

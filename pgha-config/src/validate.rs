@@ -80,11 +80,12 @@ pub const C017: &str = "C017";
 /// express, so the job would not be rendered.
 pub const C018: &str = "C018";
 /// The platform cannot install the configured PostgreSQL major version: Debian 12 packages only
-/// PostgreSQL 15. Either use 15, or install another major yourself (apt.postgresql.org) and
-/// point `platform.paths.pg_bin_dir` at it, which leaves the PostgreSQL package out.
+/// PostgreSQL 15, Ubuntu 24.04 only 16. Either use that one, or install another major yourself
+/// (apt.postgresql.org) and point `platform.paths.pg_bin_dir` at it, which leaves the PostgreSQL
+/// package out.
 pub const C019: &str = "C019";
 /// The platform's Patroni package is older than `patroni.version` says (Debian 12 ships Patroni
-/// 3.0.2). The rendered configuration works with both, but the version field should say what
+/// 3.0.2, Ubuntu 24.04 3.2.2). The rendered configuration works with both, but the version field should say what
 /// runs, and Patroni 4 features are not there.
 pub const C020: &str = "C020";
 /// A block volume is malformed: its device or mount point is not an absolute path, two volumes
@@ -461,23 +462,22 @@ fn is_within(p: &str, dir: &str) -> bool {
 }
 
 fn check_platform(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    use crate::packages::{DEBIAN_PATRONI_VERSION, DEBIAN_POSTGRES_VERSION};
-    use crate::platform::PlatformPreset;
     use crate::volumes::VolumeRole;
     let platform = &c.platform;
     let o = &platform.paths;
-    if platform.preset == PlatformPreset::Debian {
-        if c.postgres_version != DEBIAN_POSTGRES_VERSION && o.pg_bin_dir.is_none() {
+    if let Some((distro, pg, patroni)) = crate::packages::distribution_versions(platform.preset) {
+        if c.postgres_version != pg && o.pg_bin_dir.is_none() {
             out.push(diag(
                 C019,
                 Severity::Error,
                 path("postgres_version"),
                 format!(
-                    "Debian 12 packages PostgreSQL {DEBIAN_POSTGRES_VERSION} only; the `debian` preset cannot install PostgreSQL {}.",
+                    "{distro} packages PostgreSQL {pg} only; the `{}` preset cannot install PostgreSQL {}.",
+                    platform.preset.name(),
                     c.postgres_version
                 ),
                 format!(
-                    "Set `postgres_version: {DEBIAN_POSTGRES_VERSION}`, or install PostgreSQL {v} yourself (e.g. postgresql-{v} from apt.postgresql.org, in the image) and set `platform.paths.pg_bin_dir: /usr/lib/postgresql/{v}/bin`.",
+                    "Set `postgres_version: {pg}`, or install PostgreSQL {v} yourself (e.g. postgresql-{v} from apt.postgresql.org, in the image) and set `platform.paths.pg_bin_dir: /usr/lib/postgresql/{v}/bin`.",
                     v = c.postgres_version
                 ),
             ));
@@ -488,7 +488,7 @@ fn check_platform(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 Severity::Warning,
                 path("patroni.version"),
                 format!(
-                    "Debian 12's patroni package is {DEBIAN_PATRONI_VERSION}, but `patroni.version` is {}.",
+                    "{distro}'s patroni package is {patroni}, but `patroni.version` is {}.",
                     c.patroni.version
                 ),
                 "Set `patroni.version: 3`, or install Patroni 4 yourself (pip install 'patroni[etcd3]') and set `platform.paths.patroni_bin_dir`.",

@@ -35,8 +35,12 @@ fn on(preset: PlatformPreset) -> Cluster {
     let mut c = seed();
     c.platform.preset = preset;
     c.platform.volumes = volumes();
-    if preset == PlatformPreset::Debian {
-        c.postgres_version = 15;
+    match preset {
+        PlatformPreset::Debian => c.postgres_version = 15,
+        PlatformPreset::Ubuntu2404 => c.postgres_version = 16,
+        _ => {}
+    }
+    if preset.is_apt() {
         c.patroni.version = 3;
     }
     c
@@ -84,10 +88,11 @@ fn packages(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const PRESETS: [(&str, PlatformPreset); 3] = [
+const PRESETS: [(&str, PlatformPreset); 4] = [
     ("ol8", PlatformPreset::OracleLinux8),
     ("ol9", PlatformPreset::OracleLinux9),
     ("debian", PlatformPreset::Debian),
+    ("ubuntu2404", PlatformPreset::Ubuntu2404),
 ];
 
 #[test]
@@ -227,6 +232,37 @@ fn debian_installs_debians_own_packages_and_keeps_postgresql_common_from_creatin
 }
 
 #[test]
+fn ubuntu_installs_ubuntus_packages_for_postgresql_16() {
+    let c = on(PlatformPreset::Ubuntu2404);
+    let (_, db) = doc(&c, HostRole::Database);
+    let pk = packages(&db);
+    for p in ["postgresql-16", "patroni", "python3-etcd", "pgbackrest"] {
+        assert!(pk.contains(&p.to_string()), "{pk:?}");
+    }
+    assert!(bootcmd(&db).is_empty());
+    let plan = host(&c, HostRole::Database);
+    let yml = plan.file("/etc/patroni/patroni.yml").unwrap();
+    assert!(
+        yml.content
+            .contains("bin_dir: /usr/lib/postgresql/16/bin\n"),
+        "{}",
+        yml.content
+    );
+    let mut c = c;
+    c.postgres_version = 15;
+    let diags = pgha_config::validate::validate(&c);
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.code == "C019" && d.message.contains("Ubuntu 24.04")),
+        "{diags:#?}"
+    );
+    let p: pgha_config::platform::Platform =
+        serde_norway::from_str("preset: ubuntu-24.04\n").unwrap();
+    assert_eq!(p.preset, PlatformPreset::Ubuntu2404);
+}
+
+#[test]
 fn debian_refuses_a_postgresql_it_does_not_package_unless_the_user_brings_one() {
     let mut c = on(PlatformPreset::Debian);
     c.postgres_version = 17;
@@ -298,6 +334,12 @@ fn firewalls_open_exactly_the_ports_of_each_role() {
         assert!(script.contains("iptables -I \"${rule[@]}\""), "{script}");
         assert!(script.contains("netfilter-persistent save"), "{script}");
     }
+    // OCI's Ubuntu images: iptables by default.
+    let u = on(PlatformPreset::Ubuntu2404);
+    for plan in plans(&u) {
+        let (script, _) = opened_ports(&plan).expect("an iptables script on Ubuntu");
+        assert!(script.contains("iptables -I \"${rule[@]}\""), "{script}");
+    }
     // Hosts sharing a machine (a root) never touch its firewall.
     c.platform.root = Some("/tmp/hosts/x".to_string());
     assert!(plans(&c).iter().all(|p| opened_ports(p).is_none()));
@@ -310,11 +352,7 @@ fn volumes_are_formatted_only_when_blank_mounted_nofail_and_required_by_patroni(
         let (_, v) = doc(&c, HostRole::Database);
         let fs = v["fs_setup"].as_sequence().expect("fs_setup");
         assert_eq!(fs.len(), 4, "{name}");
-        let want_fs = if preset == PlatformPreset::Debian {
-            "ext4"
-        } else {
-            "xfs"
-        };
+        let want_fs = if preset.is_el() { "xfs" } else { "ext4" };
         for (f, letter) in fs.iter().zip(['b', 'c', 'd', 'e']) {
             assert_eq!(f["overwrite"].as_bool(), Some(false), "{name}");
             // `none` would skip cloud-init's existing-file-system check; the command probes the

@@ -916,7 +916,7 @@ pub fn service(cluster: &Cluster, node: &PatroniNode) -> Service {
 fn postgres_home(cluster: &Cluster) -> String {
     match cluster.platform.preset {
         PlatformPreset::OracleLinux8 | PlatformPreset::OracleLinux9 => "/var/lib/pgsql",
-        PlatformPreset::Debian => "/var/lib/postgresql",
+        PlatformPreset::Debian | PlatformPreset::Ubuntu2404 => "/var/lib/postgresql",
         PlatformPreset::Tutorial => "/home/postgres",
     }
     .to_string()
