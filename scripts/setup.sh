@@ -45,6 +45,9 @@ APT_PACKAGES=(
     python3 python3-venv python3-pip python3-yaml python3-cryptography
     openssl ca-certificates curl jq
     procps iproute2 util-linux
+    # The first-boot test (tests/firstboot): a Debian root file system booted with
+    # systemd-nspawn in network namespaces, NAT to the mirror, XFS/ext4 volumes on loop devices.
+    debootstrap systemd-container iptables xfsprogs e2fsprogs
 )
 
 # log MESSAGE... : progress line on stdout.
