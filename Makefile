@@ -35,8 +35,9 @@ demo-render: setup build
 	bash scripts/demo.sh
 	bash scripts/quickstart.sh
 
-## Format, lints, generated docs, and every test suite.
-test: setup lint-rust test-rust test-e2e
+## Format, lints, generated docs, and every test suite: the Rust tests, the end-to-end suite on
+## the local cluster, and the real first boot of six hosts.
+test: setup lint-rust test-rust test-e2e test-firstboot
 
 lint-rust:
 	$(CARGO) fmt --all -- --check

@@ -48,7 +48,9 @@ resource "pgha_pgbackrest_stanza" "main" {
     region     = local.region
     namespace  = local.object_storage_namespace
     access_key = local.s3_access_key_id
-    secret_key = local.s3_secret_key
+    secret_key_ref {
+      oci_vault_secret_id = local.s3_secret_key_secret_id
+    }
   }
 
   schedule {

@@ -49,3 +49,20 @@ resource "oci_identity_customer_secret_key" "backup" {
   user_id      = oci_identity_user.backup.id
   display_name = "pgbackrest"
 }
+
+# The S3 secret key goes to the hosts as a Vault reference: the instances read it with their
+# instance principal at boot (the dynamic group's `read secret-bundles`), so it is neither in
+# user_data (readable through the metadata service by any local user) nor in the pgha resources'
+# state. The OCI provider keeps it in its own state, as it does for every customer secret key.
+resource "oci_vault_secret" "s3_secret_key" {
+  compartment_id = var.compartment_ocid
+  vault_id       = var.vault_id
+  key_id         = var.vault_key_id
+  secret_name    = "pgha-${local.cluster_name}-s3-secret-key"
+  description    = "pgBackRest's S3 secret key (the backup user's customer secret key)"
+
+  secret_content {
+    content_type = "BASE64"
+    content      = base64encode(oci_identity_customer_secret_key.backup.key)
+  }
+}

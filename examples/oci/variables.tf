@@ -66,3 +66,13 @@ variable "vault_secret_ids" {
   description = "OCI Vault secret OCIDs of the passwords: keys superuser, replication, rewind, restapi."
   type        = map(string)
 }
+
+variable "vault_id" {
+  description = "OCID of the OCI Vault that holds the cluster's secrets (the passwords of vault_secret_ids, and the S3 secret key this example stores)."
+  type        = string
+}
+
+variable "vault_key_id" {
+  description = "OCID of the Vault's master encryption key for the S3 secret key's secret."
+  type        = string
+}

@@ -7,9 +7,8 @@ locals {
   client_cidrs             = var.client_cidrs
   vault_secret_ids         = var.vault_secret_ids
 
-  # The backup user's customer secret key: its OCID is the S3 access key ID, `key` the secret.
-  # The OCI provider keeps both in state anyway; a vault or env-file reference keeps them out
-  # of the pgha resources' state (see docs/guides/secrets.md).
-  s3_access_key_id = oci_identity_customer_secret_key.backup.id
-  s3_secret_key    = oci_identity_customer_secret_key.backup.key
+  # The backup user's customer secret key: its OCID is the S3 access key ID (not a secret), its
+  # `key` the secret, which reaches the hosts only as a Vault reference (storage.tf).
+  s3_access_key_id        = oci_identity_customer_secret_key.backup.id
+  s3_secret_key_secret_id = oci_vault_secret.s3_secret_key.id
 }

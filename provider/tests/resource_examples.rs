@@ -96,8 +96,8 @@ const LITERAL_WIRING: &str = r#"locals {
     rewind      = "ocid1.vaultsecret.oc1.iad.exampleexampleexampleexamplerewind"
     restapi     = "ocid1.vaultsecret.oc1.iad.exampleexampleexampleexamplerestapi"
   }
-  s3_access_key_id = "ocid1.credential.oc1..exampleexampleexampleexample"
-  s3_secret_key    = "Ex4mple+Customer/Secret+Key+Value+0000="
+  s3_access_key_id        = "ocid1.credential.oc1..exampleexampleexampleexample"
+  s3_secret_key_secret_id = "ocid1.vaultsecret.oc1.iad.exampleexampleexampleexamples3key"
 }
 "#;
 
@@ -112,7 +112,7 @@ fn oci_example_pgha_part_validates_and_plans() {
         "client_cidrs",
         "vault_secret_ids",
         "s3_access_key_id",
-        "s3_secret_key",
+        "s3_secret_key_secret_id",
     ] {
         assert!(wiring.contains(name), "wiring.tf lost {name}");
     }

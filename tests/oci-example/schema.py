@@ -19,7 +19,7 @@ USED = {
         "oci_core_route_table", "oci_core_security_list", "oci_core_subnet",
         "oci_identity_user", "oci_identity_group", "oci_identity_user_group_membership",
         "oci_identity_policy", "oci_identity_dynamic_group", "oci_identity_customer_secret_key",
-        "oci_objectstorage_bucket",
+        "oci_objectstorage_bucket", "oci_vault_secret",
         "oci_network_load_balancer_network_load_balancer",
         "oci_network_load_balancer_backend_set", "oci_network_load_balancer_backend",
         "oci_network_load_balancer_listener",
