@@ -7,10 +7,13 @@ use async_trait::async_trait;
 use tfplugin::{Attribute, Block, DataSource, Diagnostics, Schema, Type, Value};
 
 use crate::patroni_api::{ClusterView, PatroniApi};
-use crate::resources::cluster_map::{attr, flag, nonempty, strings};
+use crate::resources::cluster_map::{attr, duration, flag, strings};
 
 /// Full type name.
 pub const TYPE_NAME: &str = "pgha_patroni_cluster_status";
+
+/// How long a read tries by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The data source.
 #[derive(Debug, Default)]
@@ -136,15 +139,7 @@ impl DataSource for PatroniClusterStatus {
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(t) = nonempty(config, "timeout") {
-            if humantime::parse_duration(&t).is_err() {
-                diags.error_at(
-                    attr("timeout"),
-                    "Not a duration",
-                    format!("`{t}` is not a duration such as `30s` or `5m`."),
-                );
-            }
-        }
+        let _ = duration(config, "timeout", attr("timeout"), DEFAULT_TIMEOUT, diags);
     }
 
     async fn read(&self, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
@@ -162,9 +157,13 @@ impl DataSource for PatroniClusterStatus {
             .as_i64()
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(endpoints.len());
-        let limit = nonempty(config, "timeout")
-            .and_then(|t| humantime::parse_duration(&t).ok())
-            .unwrap_or(Duration::from_secs(15));
+        let limit = duration(
+            config,
+            "timeout",
+            attr("timeout"),
+            DEFAULT_TIMEOUT,
+            &mut Diagnostics::default(),
+        );
         let wait = flag(config, "wait_for_healthy", false);
         let api = match PatroniApi::new(endpoints, None) {
             Ok(api) => api,

@@ -135,6 +135,53 @@ where
         .ok_or(())
 }
 
+/// The etcd API named by the attribute `key` (`v3` when null); `None` after reporting an
+/// unknown one.
+pub(crate) fn etcd_api(
+    v: &Value,
+    key: &str,
+    diags: &mut Diagnostics,
+) -> Option<pgha_config::etcd::EtcdApi> {
+    use pgha_config::etcd::EtcdApi;
+    match nonempty(v, key).as_deref() {
+        None | Some("v3") => Some(EtcdApi::V3),
+        Some("v2") => Some(EtcdApi::V2),
+        Some(other) => {
+            diags.error_at(
+                attr(key),
+                "Unknown etcd API",
+                format!("`{other}` is not an etcd API; use `v3` (or `v2`)."),
+            );
+            None
+        }
+    }
+}
+
+/// The duration in the string attribute `key` of `v` (`30s`, `10m`), `default` when null; an
+/// unreadable one is an error at `at` and yields `default`.
+pub(crate) fn duration(
+    v: &Value,
+    key: &str,
+    at: AttributePath,
+    default: std::time::Duration,
+    diags: &mut Diagnostics,
+) -> std::time::Duration {
+    let Some(text) = nonempty(v, key) else {
+        return default;
+    };
+    match humantime::parse_duration(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.error_at(
+                at,
+                "Not a duration",
+                format!("`{text}` is not a duration such as `30s` or `10m` ({e})."),
+            );
+            default
+        }
+    }
+}
+
 /// A PostgreSQL parameter value from its Terraform string. Terraform turns numbers and bools in
 /// a `map(string)` into strings, so the type is inferred back: `true`/`false` become booleans,
 /// a plain decimal integer without a leading zero becomes an integer, everything else stays text

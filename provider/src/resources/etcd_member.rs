@@ -6,7 +6,7 @@
 //! (never from another member's outputs, which would be a cycle).
 
 use pgha_config::cluster::{Cluster, LogCleanup};
-use pgha_config::etcd::{host_for_url, Etcd, EtcdApi, EtcdMember, EtcdTls};
+use pgha_config::etcd::{host_for_url, Etcd, EtcdMember, EtcdTls};
 use pgha_config::patroni::{Patroni, PatroniNode, Tags};
 use pgha_config::pgbackrest::{PosixRepository, Repository, Stanza};
 use pgha_config::{defaults, ModelPath};
@@ -201,18 +201,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<(Cluster, usize)> {
         defaults::ETCD_ELECTION_TIMEOUT_MS,
         diags,
     );
-    let api = match nonempty(args, "api").as_deref() {
-        None | Some("v3") => Some(EtcdApi::V3),
-        Some("v2") => Some(EtcdApi::V2),
-        Some(other) => {
-            diags.error_at(
-                attr("api"),
-                "Unknown etcd API",
-                format!("`{other}` is not an etcd API; use `v3` (or `v2`)."),
-            );
-            None
-        }
-    };
+    let api = super::cluster_map::etcd_api(args, "api", diags);
     let mut platform = platform(args, HostKind::Etcd, diags);
     if let Some(p) = platform.as_mut() {
         p.paths.etcd_data_dir = nonempty(args, "data_dir");

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pgha_config::cluster::Cluster;
-use pgha_config::etcd::{Etcd, EtcdApi, EtcdMember, EtcdTls};
+use pgha_config::etcd::{Etcd, EtcdMember, EtcdTls};
 use pgha_config::patroni::render::{dynamic_configuration, to_yaml};
 use pgha_config::patroni::{
     AdminUser, Initdb, Patroni, PatroniNode, PermanentSlot, SlotKind, Tags, Users,
@@ -469,18 +469,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
         defaults::MAXIMUM_LAG_ON_FAILOVER,
         diags,
     );
-    let api = match nonempty(args, "etcd_api").as_deref() {
-        None | Some("v3") => Some(EtcdApi::V3),
-        Some("v2") => Some(EtcdApi::V2),
-        Some(other) => {
-            diags.error_at(
-                attr("etcd_api"),
-                "Unknown etcd API",
-                format!("`{other}` is not an etcd API; use `v3` (or `v2`)."),
-            );
-            None
-        }
-    };
+    let api = super::cluster_map::etcd_api(args, "etcd_api", diags);
     let mut etcd_members = Vec::new();
     for (i, host) in strings(args, "dcs_hosts").iter().enumerate() {
         match split_host_port(host) {
@@ -1017,20 +1006,13 @@ fn errors_only(from: Diagnostics, into: &mut Diagnostics) {
 
 /// A duration attribute of the `timeouts` block.
 fn timeout(args: &Value, key: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
-    let Some(text) = nonempty(args.get("timeouts"), key) else {
-        return default;
-    };
-    match humantime::parse_duration(&text) {
-        Ok(d) => d,
-        Err(e) => {
-            diags.error_at(
-                attr("timeouts").attribute(key),
-                "Not a duration",
-                format!("`{text}` is not a duration such as `30s` or `10m` ({e})."),
-            );
-            default
-        }
-    }
+    super::cluster_map::duration(
+        args.get("timeouts"),
+        key,
+        attr("timeouts").attribute(key),
+        default,
+        diags,
+    )
 }
 
 /// The REST API client of a cluster spec: its endpoints, its credentials when inline.

@@ -68,6 +68,17 @@ pub fn schema() -> Schema {
     Schema { version: 0, block }
 }
 
+/// `timeouts.create`, or the default.
+fn create_timeout(args: &Value, diags: &mut Diagnostics) -> Duration {
+    super::cluster_map::duration(
+        args.get("timeouts"),
+        "create",
+        attr("timeouts").attribute("create"),
+        DEFAULT_TIMEOUT,
+        diags,
+    )
+}
+
 fn read_spec(args: &Value, diags: &mut Diagnostics) -> Option<ClusterSpec> {
     match serde_json::from_str::<ClusterSpec>(&string(args, "cluster").unwrap_or_default()) {
         Ok(spec) if spec.format == SPEC_FORMAT => Some(spec),
@@ -126,15 +137,7 @@ impl Resource for PatroniSwitchoverResource {
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(t) = nonempty(config.get("timeouts"), "create") {
-            if humantime::parse_duration(&t).is_err() {
-                diags.error_at(
-                    attr("timeouts").attribute("create"),
-                    "Not a duration",
-                    format!("`{t}` is not a duration such as `5m`."),
-                );
-            }
-        }
+        let _ = create_timeout(config, diags);
         if !config.get("cluster").is_known() {
             return;
         }
@@ -203,9 +206,7 @@ impl Resource for PatroniSwitchoverResource {
         }
         let args = request.planned;
         let spec = read_spec(args, diags)?;
-        let limit = nonempty(args.get("timeouts"), "create")
-            .and_then(|t| humantime::parse_duration(&t).ok())
-            .unwrap_or(DEFAULT_TIMEOUT);
+        let limit = create_timeout(args, &mut Diagnostics::default());
         let deadline = Instant::now() + limit;
         let restapi_ref = spec
             .cluster
