@@ -120,6 +120,20 @@ day2_suite() {
     E2E_IP[node4]=127.0.0.24
     local base='"restart": "never"'
 
+    # --- the status data source ---------------------------------------------------------------
+    status_matches() {
+        local from_tf
+        from_tf=$(e2e_tf_output cluster | /usr/bin/python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(" ".join(n + ":" + v["role"] + ":" + v["state"] for n, v in sorted(m.items())))')
+        pgha_log "pgha_patroni_cluster_status: $from_tf"
+        [[ $from_tf == "$(e2e_members | sort | awk '{printf "%s%s:%s:%s", (NR > 1 ? " " : ""), $1, $2, $3}')" ]] &&
+            grep -q ':leader:running' <<<"$from_tf" && [[ $(grep -o ':streaming' <<<"$from_tf" | wc -l) == 2 ]]
+    }
+    check "day 2: the status data source (output cluster) shows what GET /cluster shows: one leader, two streaming" \
+        status_matches
+
     # --- a parameter that needs a restart -------------------------------------------------
     day2_vars "{$base, \"parameters\": {\"max_connections\": \"150\"}}"
     check "day 2: max_connections 100 -> 150 plans an in-place update of pgha_patroni_cluster only (no host replaced)" \
