@@ -7,8 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a secret comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a secret comes from. `Debug` never shows an inline value (references are shown: they
+/// are where to look, not the secret).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "SecretRepr", into = "SecretRepr")]
 pub enum Secret {
     /// The value itself. It ends up in the rendered files (mode 0600/0640) and, with the
@@ -28,6 +29,23 @@ pub enum Secret {
         /// The secret's OCID (`ocid1.vaultsecret.…`).
         secret_id: String,
     },
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Value(_) => f.write_str("Value(<redacted>)"),
+            Secret::EnvFile { path, variable } => f
+                .debug_struct("EnvFile")
+                .field("path", path)
+                .field("variable", variable)
+                .finish(),
+            Secret::OciVault { secret_id } => f
+                .debug_struct("OciVault")
+                .field("secret_id", secret_id)
+                .finish(),
+        }
+    }
 }
 
 impl Secret {
@@ -133,6 +151,31 @@ mod tests {
         let both = "value: a\noci_vault: { secret_id: b }\n";
         let err = serde_norway::from_str::<Secret>(both).unwrap_err();
         assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_an_inline_value() {
+        let auth = RestApiAuth {
+            username: "patroni".into(),
+            password: Secret::Value("Hunter2-known-value".into()),
+        };
+        let text = format!(
+            "{auth:?} {:#?}",
+            Secret::Value("Hunter2-known-value".into())
+        );
+        assert!(!text.contains("Hunter2"), "{text}");
+        assert!(
+            text.contains("patroni") && text.contains("<redacted>"),
+            "{text}"
+        );
+        let reference = format!(
+            "{:?}",
+            Secret::EnvFile {
+                path: "/etc/pgha/db.env".into(),
+                variable: "PW".into()
+            }
+        );
+        assert!(reference.contains("/etc/pgha/db.env") && reference.contains("PW"));
     }
 }
 

@@ -1187,10 +1187,12 @@ fn check_secret(
                     S002,
                     Severity::Error,
                     p,
+                    // Never the value itself: diagnostics end up in logs and CI output.
                     if equals_user {
                         "The password equals its user name.".to_string()
                     } else {
-                        format!("The password `{v}` is a well-known default.")
+                        "The password is on the list of well-known defaults."
+                            .to_string()
                     },
                     "Generate a random password (e.g. `openssl rand -base64 24`), preferably stored in OCI Vault.",
                 ));

@@ -1568,10 +1568,12 @@ fn every_rule_fires_on_its_failing_case_and_not_on_its_passing_case() {
 #[test]
 fn every_code_has_a_case() {
     let codes: std::collections::BTreeSet<&str> = cases().iter().map(|c| c.code).collect();
+    // C019–C025 (platform packages, volumes, firewall, extensions) are exercised per platform
+    // in tests/platforms.rs.
     let expected: Vec<String> = (1..=18)
         .map(|i| format!("C{i:03}"))
         .chain((1..=12).map(|i| format!("E{i:03}")))
-        .chain((1..=39).map(|i| format!("P{i:03}")))
+        .chain((1..=43).map(|i| format!("P{i:03}")))
         .chain((1..=21).map(|i| format!("B{i:03}")))
         .chain((1..=14).map(|i| format!("S{i:03}")))
         .collect();
@@ -1727,6 +1729,26 @@ mod never_panics {
             c.secrets.s3_key = Some(Secret::EnvFile { path: secret.clone(), variable: secret.clone() });
             c.secrets.replication_password = Secret::OciVault { secret_id: secret };
             let _ = pgha_config::validate(&c);
+        }
+    }
+}
+
+/// Findings end up in logs, CI output and Terraform diagnostics: none quotes an inline password.
+#[test]
+fn no_finding_quotes_an_inline_password() {
+    for weak in ["changeme", "Password", "short-pw"] {
+        let mut c = seed();
+        c.secrets.superuser_password = inline(weak);
+        let findings = pgha_config::validate(&c);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == "S002" || f.code == "S003"),
+            "{weak}: {findings:?}"
+        );
+        for f in &findings {
+            let text = format!("{} {}", f.message, f.hint.as_deref().unwrap_or(""));
+            assert!(!text.contains(weak), "{}: {text}", f.code);
         }
     }
 }
