@@ -196,7 +196,7 @@ print(" ".join(n + ":" + v["role"] + ":" + v["state"] for n, v in sorted(m.items
     day2_vars "{$reload, \"synchronous_mode\": false}"
     check "day 2: synchronous_mode off plans an in-place update of the cluster only" day2_only_cluster_updates
     check "day 2: apply synchronous_mode off" day2_apply
-    check "day 2: synchronous_mode off: GET /config says so and no member is a synchronous standby" \
+    check "day 2: synchronous_mode off: GET /config says synchronous_mode false" \
         pgha_wait_for "no synchronous standby" 30 day2_config_is 'c["synchronous_mode"]' false
     check "day 2: synchronous_mode off: no sync_standby in GET /cluster" pgha_wait_for "no sync standby" 30 no_sync_standby
     day2_vars "{$reload, \"synchronous_mode\": true}"
@@ -246,12 +246,15 @@ print(" ".join(n + ":" + v["role"] + ":" + v["state"] for n, v in sorted(m.items
         local changes
         changes=$(day2_changes) || return 1
         pgha_log "planned: ${changes//$'\n'/; }"
-        ! grep -qE 'delete|create\+delete|delete\+create' <<<"$changes" &&
-            grep -qx 'pgha_patroni_node.db\["node4"\] create' <<<"$changes" &&
-            grep -qx 'terraform_data.db_host\["node4"\] create' <<<"$changes"
+        # node4's node and host; the cluster's pg_hba (live) and the load balancer's recorded
+        # backend list in place; no other node changes at all (each takes its own node_specs).
+        grep -qx 'pgha_patroni_node.db\["node4"\] create' <<<"$changes" &&
+            grep -qx 'terraform_data.db_host\["node4"\] create' <<<"$changes" &&
+            ! grep -v 'node4' <<<"$changes" |
+                grep -vE '^(pgha_patroni_cluster.main|terraform_data.load_balancer) update$' | grep -q .
     }
     day2_vars "{$reload, $four}"
-    check "day 2: a fourth node plans its node and host, and replaces nothing" joins_without_replacing
+    check "day 2: a fourth node plans its node and host, and changes no other node or host" joins_without_replacing
     check "day 2: apply with the fourth node" day2_apply
     E2E_DB_HOSTS=(node1 node2 node3 node4)
     check "day 2: node4 joined and streams (4 members, lag 0)" e2e_wait_healthy 240 4

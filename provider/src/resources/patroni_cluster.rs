@@ -2,8 +2,9 @@
 //!
 //! The resource owns Patroni's dynamic configuration (DCS timings, synchronous replication,
 //! PostgreSQL parameters, pg_hba, permanent slots) and what every node shares (scope, DCS hosts,
-//! roles and passwords, the REST API credentials, the stanza). It exports a `spec` that each
-//! `pgha_patroni_node` consumes, so no setting has two owners.
+//! roles and passwords, the REST API credentials, the stanza). Each `pgha_patroni_node` takes
+//! its entry of `node_specs` (`spec`, the whole cluster, is for `pgha_patroni_switchover`), so
+//! no setting has two owners.
 //!
 //! Day 2 (DESIGN.md §6): a change of a cluster-wide setting never changes a host's first-boot
 //! document. The `spec` carries the dynamic configuration the cluster was *created* with (the
@@ -238,7 +239,7 @@ pub fn schema() -> Schema {
             "After a change, wait until the cluster has one leader, every member that is \
              there streams with lag 0 and (with `synchronous_mode`) a synchronous standby is \
              chosen again. Default `false`. Hosts are created after this resource \
-             (they take its `spec`), so neither a new cluster nor a member added in the same \
+             (they take its `node_specs`), so neither a new cluster nor a member added in the same \
              apply can be waited for here: use the `pgha_patroni_cluster_status` data source \
              with `wait_for_healthy` and `depends_on` the hosts for that.",
         ))
@@ -839,13 +840,7 @@ fn replacements(prior: &Value, planned: &Value) -> Vec<AttributePath> {
 
 /// `state` without the computed attributes.
 fn arguments(state: &Value) -> Value {
-    let mut args = state.clone();
-    if let Value::Map(m) = &mut args {
-        for out in OUTPUTS {
-            m.remove(*out);
-        }
-    }
-    args
+    super::rendering::without(state, OUTPUTS)
 }
 
 /// The spec a node takes, from the cluster and what it was created with.
@@ -993,15 +988,6 @@ fn node_specs(spec: &ClusterSpec) -> Value {
             })
             .collect(),
     )
-}
-
-/// Keep only errors (validation already showed the warnings).
-fn errors_only(from: Diagnostics, into: &mut Diagnostics) {
-    into.0.extend(
-        from.0
-            .into_iter()
-            .filter(|d| d.severity == tfplugin::Severity::Error),
-    );
 }
 
 /// A duration attribute of the `timeouts` block.
@@ -1451,7 +1437,7 @@ impl Resource for PatroniClusterResource {
         let mut found = Diagnostics::default();
         let rendered = render(&args, prior, &mut found);
         let failed = found.has_errors();
-        errors_only(found, diags);
+        super::rendering::errors_only(found, diags);
         let r = rendered.filter(|_| !failed)?;
         let create = prior.is_none();
         let pending = converge(&args, &r, create, diags).await?;
@@ -1504,12 +1490,7 @@ impl Resource for PatroniClusterResource {
             );
             return None;
         }
-        let mut state = Value::object([("name", Value::from(trimmed))]);
-        for out in OUTPUTS {
-            state.set(*out, Value::Null);
-        }
-        state.set("id", Value::from(trimmed));
-        Some(state)
+        Some(super::rendering::named_state(trimmed, OUTPUTS))
     }
 }
 

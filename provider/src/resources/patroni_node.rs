@@ -1,8 +1,8 @@
 //! `pgha_patroni_node`: one PostgreSQL + Patroni + pgBackRest host.
 //!
-//! The node takes everything cluster-wide from `cluster` (a `pgha_patroni_cluster`'s `spec`:
-//! the members, DCS hosts, roles, secrets, stanza and the dynamic configuration the cluster was
-//! created with) and adds what is its own (addresses, ports, tags, local parameters, platform).
+//! The node takes everything cluster-wide from `cluster` (its entry of a `pgha_patroni_cluster`'s
+//! `node_specs`: its own member, the DCS hosts, roles, secrets, stanza and the dynamic
+//! configuration the cluster was created with) and adds what is its own (addresses, ports, tags, local parameters, platform).
 //! The library validates the whole and `host_plan_bootstrapped` renders this host, so a live
 //! change of the cluster's settings never changes the host's first-boot document.
 
@@ -48,10 +48,10 @@ pub fn schema() -> Schema {
     let block = Block::new(
         "One PostgreSQL + Patroni + pgBackRest host: renders patroni.yml's local part, the \
          unit, pgbackrest.conf, the bootstrap, backup and clean-up scripts, the schedule and a \
-         cloud-init document. Everything cluster-wide comes from `cluster` (a \
-         `pgha_patroni_cluster`'s `spec`) and is changed live there; a live change of the \
-         cluster never changes this host's files. Identity, addresses, ports, platform and the \
-         cluster's identity replace the resource.",
+         cloud-init document. Everything cluster-wide comes from `cluster` (its entry of a \
+         `pgha_patroni_cluster`'s `node_specs`) and is changed live there; a live change of \
+         the cluster never changes this host's files. Identity, addresses, ports, platform and \
+         the cluster's identity replace the resource.",
     )
     .attribute(
         Attribute::string("id")

@@ -72,17 +72,34 @@ impl<R> Rendered<R> {
 
 /// `state` without the computed attributes: the arguments.
 fn arguments<R: Renderer>(state: &Value) -> Value {
+    without(state, R::OUTPUTS)
+}
+
+/// `state` without the attributes `outputs` (shared with the resources that act on a running
+/// cluster and implement `tfplugin::Resource` themselves).
+pub(crate) fn without(state: &Value, outputs: &[&str]) -> Value {
     let mut args = state.clone();
     if let Value::Map(m) = &mut args {
-        for out in R::OUTPUTS {
+        for out in outputs {
             m.remove(*out);
         }
     }
     args
 }
 
+/// The state an import by name starts from: `name` and `id` set, every output null; the next
+/// plan fills in the rest in place.
+pub(crate) fn named_state(name: &str, outputs: &[&str]) -> Value {
+    let mut state = Value::object([("name", Value::from(name))]);
+    for out in outputs {
+        state.set(*out, Value::Null);
+    }
+    state.set("id", Value::from(name));
+    state
+}
+
 /// Keep only errors (plan and apply; validation already showed the warnings).
-fn errors_only(from: Diagnostics, into: &mut Diagnostics) {
+pub(crate) fn errors_only(from: Diagnostics, into: &mut Diagnostics) {
     into.0
         .extend(from.0.into_iter().filter(|d| d.severity == Severity::Error));
 }
@@ -260,12 +277,7 @@ impl<R: Renderer> Resource for Rendered<R> {
             );
             return None;
         }
-        let mut state = Value::object([("name", Value::from(trimmed))]);
-        for out in R::OUTPUTS {
-            state.set(*out, Value::Null);
-        }
-        state.set("id", Value::from(trimmed));
-        Some(state)
+        Some(named_state(trimmed, R::OUTPUTS))
     }
 
     async fn upgrade(
