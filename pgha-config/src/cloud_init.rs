@@ -110,13 +110,79 @@ pub const FORMAT_IF_BLANK: &str = "blkid -p %(device)s >/dev/null 2>&1; \
 #[derive(Serialize)]
 struct WriteFile {
     path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
     content: String,
     owner: String,
     permissions: String,
     defer: bool,
 }
 
-/// The `#cloud-config` document of one host.
+/// Files above this size are written compressed (`encoding: gz+b64`): the reconcile script
+/// alone would otherwise take half of OCI's metadata limit once `user_data` is base64-encoded.
+pub const COMPRESS_ABOVE: usize = 4096;
+
+/// `content` gzip-compressed (no time stamp, so the document is stable) and base64-encoded.
+fn gz_b64(content: &str) -> String {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into memory cannot fail.
+    let _ = gz.write_all(content.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap_or_default())
+}
+
+/// What in the first-boot documents `before` and `after` differs, by cloud-config key
+/// (`packages`, `users`, `write_files: /etc/systemd/system/patroni.service`, …), for a plan
+/// that has to say why a host is replaced. Empty when both parse and are equal.
+pub fn first_boot_differences(before: &str, after: &str) -> Vec<String> {
+    let parse = |doc: &str| serde_norway::from_str::<serde_norway::Mapping>(doc).ok();
+    let (Some(a), Some(b)) = (parse(before), parse(after)) else {
+        return vec!["the document".to_string()];
+    };
+    let mut out = Vec::new();
+    let files = |m: &serde_norway::Mapping| -> std::collections::BTreeMap<String, String> {
+        m.get("write_files")
+            .and_then(|v| v.as_sequence())
+            .map(|seq| {
+                seq.iter()
+                    .filter_map(|f| {
+                        let path = f.get("path")?.as_str()?.to_string();
+                        Some((path, serde_norway::to_string(f).unwrap_or_default()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut keys: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if key == "write_files" {
+            let (fa, fb) = (files(&a), files(&b));
+            let mut paths: Vec<&String> = fa.keys().chain(fb.keys()).collect();
+            paths.sort();
+            paths.dedup();
+            for p in paths {
+                if fa.get(p) != fb.get(p) {
+                    out.push(format!("write_files: {p}"));
+                }
+            }
+        } else if a.get(key.as_str()) != b.get(key.as_str()) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// The `#cloud-config` document of one host. The files of the host's bundle are not in it: the
+/// reconcile unit writes them from the bundle at first boot, as it does later, so the document
+/// changes only with what needs a new machine (and carrying the bundle twice, here and in the
+/// metadata, would not fit OCI's metadata limit).
 pub fn render(plan: &HostPlan) -> String {
     let mut users = vec![UserEntry::Default("default")];
     users.extend(plan.users.iter().map(|u| {
@@ -132,16 +198,26 @@ pub fn render(plan: &HostPlan) -> String {
 
     let write_file = |f: &crate::host::RenderedFile, defer: bool| WriteFile {
         path: f.path.clone(),
-        content: f.content.clone(),
+        encoding: (f.content.len() > COMPRESS_ABOVE).then_some("gz+b64"),
+        content: if f.content.len() > COMPRESS_ABOVE {
+            gz_b64(&f.content)
+        } else {
+            f.content.clone()
+        },
         owner: format!("{}:{}", f.owner, f.group),
         permissions: f.mode_string(),
         defer,
     };
-    let write_files = plan
+    let write_files: Vec<WriteFile> = plan
         .early_files
         .iter()
         .map(|f| write_file(f, false))
-        .chain(plan.files.iter().map(|f| write_file(f, true)))
+        .chain(
+            plan.files
+                .iter()
+                .filter(|f| !plan.is_live(&f.path))
+                .map(|f| write_file(f, true)),
+        )
         .collect();
 
     let fs_setup = plan

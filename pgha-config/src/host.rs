@@ -19,6 +19,8 @@ pub enum FileKind {
     PgbackrestConf,
     /// A bash script.
     Shell,
+    /// A Python 3 program (standard library only).
+    Python,
     /// A systemd unit (service or timer).
     SystemdUnit,
     /// A file for /etc/cron.d (with a user field).
@@ -117,6 +119,9 @@ pub struct Service {
     pub limit_nofile: Option<u32>,
     /// Seconds systemd waits for start and stop.
     pub timeout_sec: Option<u32>,
+    /// `systemctl reload` sends SIGHUP to the main process (`ExecReload=`): Patroni re-reads
+    /// its configuration file on it.
+    pub reload_with_sighup: bool,
 }
 
 /// The role of a host.
@@ -159,12 +164,22 @@ pub struct HostPlan {
     pub prepare_commands: Vec<Vec<String>>,
     /// Services to enable and start, in this order.
     pub services: Vec<Service>,
+    /// The files of [`HostPlan::files`] that make up the host's bundle (they may change while
+    /// the host runs), with what a change of each triggers. Empty for a host without a bundle.
+    pub live_files: Vec<crate::bundle::LiveFile>,
+    /// Role passwords the bundle carries for rotation.
+    pub role_passwords: Vec<crate::bundle::RolePassword>,
 }
 
 impl HostPlan {
     /// The file at `path`, if the plan has one.
     pub fn file(&self, path: &str) -> Option<&RenderedFile> {
         self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Whether the file at `path` is carried by the bundle rather than the first-boot document.
+    pub fn is_live(&self, path: &str) -> bool {
+        self.live_files.iter().any(|l| l.path == path)
     }
 }
 

@@ -14,6 +14,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod cloud_init;
 pub mod cluster;
 pub mod defaults;
@@ -28,6 +29,7 @@ pub mod patroni;
 pub mod pg_hba;
 pub mod pgbackrest;
 pub mod platform;
+pub mod reconcile;
 pub mod schedule;
 pub mod secret;
 pub mod systemd;

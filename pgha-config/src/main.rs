@@ -195,7 +195,22 @@ fn render(spec: &Path, out: &Path, format: Format) -> Result<ExitCode, IoFailure
         Format::Human => {
             print_human(&warnings);
             for (host, files) in hosts.iter().zip(&written) {
-                println!("{} ({:?}): {} files", host.host, host.role, files.len());
+                let bundle = pgha_config::bundle::bundle(host);
+                let size = pgha_config::bundle::metadata_size(
+                    &pgha_config::cloud_init::render(host),
+                    bundle.as_ref(),
+                );
+                println!(
+                    "{} ({:?}): {} files; metadata {} bytes (user_data {} after base64, {} {}) of OCI's {}",
+                    host.host,
+                    host.role,
+                    files.len(),
+                    size.total(),
+                    size.user_data,
+                    pgha_config::bundle::METADATA_KEY,
+                    size.bundle,
+                    pgha_config::bundle::OCI_METADATA_LIMIT
+                );
             }
             println!("rendered {} hosts into {}", hosts.len(), out.display());
         }
@@ -243,6 +258,15 @@ fn write_host(out: &Path, host: &HostPlan) -> Result<Vec<String>, IoFailure> {
         .collect();
     let cloud_config = pgha_config::cloud_init::render(host);
     files.push((base.join("cloud-init.yaml"), cloud_config.as_str(), 0o600));
+    // The metadata value the host's reconcile unit reads (`metadata.pgha_bundle` on OCI).
+    let bundle = pgha_config::bundle::bundle(host);
+    if let Some(b) = &bundle {
+        files.push((
+            base.join(pgha_config::bundle::METADATA_KEY),
+            b.encoded.as_str(),
+            0o600,
+        ));
+    }
     for (path, content, mode) in files {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)

@@ -94,6 +94,13 @@ pub struct Platform {
     /// PostgreSQL extensions installed on and preloaded by every database node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<crate::extensions::Extension>,
+    /// Where a database host reads its bundle (the instance metadata value that carries the
+    /// files that may change while it runs). OCI's instance metadata service when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_url: Option<String>,
+    /// How often, in seconds, a database host checks its bundle; 60 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_interval_seconds: Option<u32>,
 }
 
 /// The host firewall the image runs.
@@ -205,6 +212,8 @@ pub struct Layout {
     pub script_dir: String,
     /// Our own state and the resolved-secrets environment file.
     pub pgha_dir: String,
+    /// Where pgha keeps state on the host (`/var/lib/pgha`).
+    pub state_dir: String,
     /// The `etcd` executable.
     pub etcd_bin: String,
     /// The etcd environment file.
@@ -319,6 +328,7 @@ impl Platform {
             pgbackrest_lock_dir: state("/tmp/pgbackrest".to_string()),
             script_dir: state("/usr/local/libexec/pgha".to_string()),
             pgha_dir: state("/etc/pgha".to_string()),
+            state_dir: state("/var/lib/pgha".to_string()),
             etcd_bin: o.etcd_bin.clone().unwrap_or(etcd_bin),
             etcd_config: state("/etc/etcd/etcd.conf".to_string()),
             etcd_data_dir: state(

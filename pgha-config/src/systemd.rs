@@ -201,6 +201,9 @@ fn unit_and_service(out: &mut String, service: &Service) {
         ));
     }
     out.push_str(&format!("ExecStart={}\n", exec_line(&service.exec_start)));
+    if service.reload_with_sighup {
+        out.push_str("ExecReload=/bin/kill -s HUP $MAINPID\n");
+    }
     if service.kill_mode_process {
         out.push_str("KillMode=process\n");
     }
@@ -257,6 +260,7 @@ pub fn oneshot_service(
         restart: String::new(),
         limit_nofile: None,
         timeout_sec: None,
+        reload_with_sighup: false,
     }
 }
 
@@ -313,6 +317,7 @@ mod tests {
             restart: "on-failure".to_string(),
             limit_nofile: Some(1024),
             timeout_sec: Some(30),
+            reload_with_sighup: false,
         }
     }
 

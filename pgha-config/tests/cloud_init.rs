@@ -22,25 +22,76 @@ fn parse(doc: &str) -> Value {
     serde_norway::from_str(doc).expect("cloud-config is YAML")
 }
 
-/// Every file of `plan` appears in `doc` with its exact content, owner and mode.
+/// The content of a `write_files` entry, decoded as cloud-init does (`gz+b64` or plain).
+fn content_of(w: &Value) -> String {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let text = w["content"].as_str().expect("content").to_string();
+    match w.get("encoding").and_then(Value::as_str) {
+        None => text,
+        Some("gz+b64") => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .expect("base64");
+            let mut out = String::new();
+            flate2::read::GzDecoder::new(raw.as_slice())
+                .read_to_string(&mut out)
+                .expect("gzip");
+            out
+        }
+        Some(other) => panic!("unexpected encoding {other}"),
+    }
+}
+
+/// Every file of `plan` that is not in its bundle appears in `doc` with its exact content,
+/// owner and mode; the bundle's files do not (the reconcile unit writes them at first boot), and
+/// the bundle carries each of them exactly.
 fn assert_files_round_trip(plan: &HostPlan, doc: &str) {
     let v = parse(doc);
     let files = v["write_files"].as_sequence().cloned().unwrap_or_default();
-    assert_eq!(files.len(), plan.files.len(), "{}", plan.host);
-    for (f, w) in plan.files.iter().zip(&files) {
+    let first_boot: Vec<_> = plan
+        .files
+        .iter()
+        .filter(|f| !plan.is_live(&f.path))
+        .collect();
+    assert_eq!(files.len(), first_boot.len(), "{}", plan.host);
+    for (f, w) in first_boot.iter().zip(&files) {
         assert_eq!(w["path"].as_str(), Some(f.path.as_str()));
-        assert_eq!(
-            w["content"].as_str(),
-            Some(f.content.as_str()),
-            "{}",
-            f.path
-        );
+        assert_eq!(content_of(w), f.content, "{}", f.path);
         assert_eq!(
             w["owner"].as_str(),
             Some(format!("{}:{}", f.owner, f.group).as_str())
         );
         assert_eq!(w["permissions"].as_str(), Some(f.mode_string().as_str()));
         assert_eq!(w["defer"].as_bool(), Some(true));
+    }
+    let Some(bundle) = pgha_config::bundle::bundle(plan) else {
+        assert!(plan.live_files.is_empty());
+        return;
+    };
+    let payload = pgha_config::bundle::decode(&bundle.encoded).expect("the bundle decodes");
+    assert_eq!(payload.host, plan.host);
+    assert_eq!(payload.files.len(), plan.live_files.len(), "{}", plan.host);
+    for live in &plan.live_files {
+        let f = plan
+            .file(&live.path)
+            .expect("a live file is a file of the plan");
+        let p = payload
+            .files
+            .iter()
+            .find(|p| p.path == f.path)
+            .expect("in the bundle");
+        assert_eq!(p.content, f.content, "{}", f.path);
+        assert_eq!(
+            (p.owner.as_str(), p.group.as_str()),
+            (f.owner.as_str(), f.group.as_str())
+        );
+        assert_eq!(p.mode, f.mode_string());
+        assert!(
+            !doc.contains(&f.content),
+            "{} is in the first-boot document",
+            f.path
+        );
     }
 }
 
@@ -225,7 +276,10 @@ fn plan_with_content(content: String, mode: u32) -> HostPlan {
             restart: "no".to_string(),
             limit_nofile: None,
             timeout_sec: None,
+            reload_with_sighup: false,
         }],
+        live_files: Vec::new(),
+        role_passwords: Vec::new(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use common::seed;
 use pgha_config::cloud_init;
 use pgha_config::diagnostic::Diagnostic;
-use pgha_config::host::{HostPlan, HostRole};
+use pgha_config::host::{FileKind, HostPlan, HostRole};
 use pgha_config::platform::{FirewallKind, PlatformPreset};
 use pgha_config::volumes::{Volume, Volumes};
 use pgha_config::{render_cluster, Cluster};
@@ -530,7 +530,25 @@ fn documents_pass_cloud_init_schema_and_their_scripts_pass_shellcheck() {
                 if !o.status.success() || out.to_lowercase().contains("deprecat") {
                     failures.push(format!("{name}/{}: {out}", plan.host));
                 }
-                for f in plan.files.iter().filter(|f| f.content.starts_with("#!")) {
+                for f in plan.files.iter().filter(|f| f.kind == FileKind::Python) {
+                    let py = tmp.path().join("script.py");
+                    std::fs::write(&py, &f.content).unwrap();
+                    let o = Command::new("python3")
+                        .args(["-m", "py_compile"])
+                        .arg(&py)
+                        .output()
+                        .expect("python3 is installed");
+                    if !o.status.success() || !f.content.starts_with("#!/") {
+                        failures.push(format!(
+                            "{name}/{}: python {}:\n{}",
+                            plan.host,
+                            f.path,
+                            String::from_utf8_lossy(&o.stderr)
+                        ));
+                    }
+                }
+                for f in plan.files.iter().filter(|f| f.kind == FileKind::Shell) {
+                    assert!(f.content.starts_with("#!"), "{}", f.path);
                     let sh = tmp.path().join("script.sh");
                     std::fs::write(&sh, &f.content).unwrap();
                     let o = Command::new("shellcheck")

@@ -216,10 +216,15 @@ fn secrets_decide_file_sensitivity_modes_and_the_resolver() {
     let resolver = "/usr/local/libexec/pgha/pgha-resolve-secrets";
     assert!(seed.file(resolver).is_some());
     // The resolver runs as a unit Patroni requires, so Patroni never starts without secrets.
-    assert!(
-        seed.prepare_commands.is_empty(),
-        "{:?}",
-        seed.prepare_commands
+    // Before it: only the first-boot run of the reconcile unit and the start of its timer.
+    let words = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        seed.prepare_commands,
+        vec![
+            words(&["/usr/local/libexec/pgha/pgha-reconcile", "--first-boot"]),
+            words(&["systemctl", "daemon-reload"]),
+            words(&["systemctl", "enable", "--now", "pgha-reconcile.timer"]),
+        ]
     );
     let names: Vec<&str> = seed.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["pgha-resolve-secrets", "patroni"]);
@@ -242,7 +247,7 @@ fn secrets_decide_file_sensitivity_modes_and_the_resolver() {
 
     let inline = host_plan(&inline_secrets(), 0);
     assert!(inline.file(resolver).is_none(), "no reference, no resolver");
-    assert!(inline.prepare_commands.is_empty());
+    assert_eq!(inline.prepare_commands, seed.prepare_commands);
     let yml = inline.file("/etc/patroni/patroni.yml").unwrap();
     assert!(yml.sensitive);
     assert_eq!(yml.mode, 0o600);
@@ -625,7 +630,7 @@ fn timer_schedules_are_valid_systemd_calendar_events() {
     let timers: Vec<_> = plan
         .files
         .iter()
-        .filter(|f| f.path.ends_with(".timer"))
+        .filter(|f| f.path.ends_with(".timer") && !f.path.ends_with("/pgha-reconcile.timer"))
         .collect();
     assert_eq!(timers.len(), 4, "full, diff, incr and log clean-up");
     for t in timers {

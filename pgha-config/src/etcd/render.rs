@@ -101,6 +101,7 @@ pub fn service(cluster: &Cluster, member: &EtcdMember) -> Service {
         restart: "on-failure".to_string(),
         limit_nofile: Some(ETCD_LIMIT_NOFILE),
         timeout_sec: None,
+        reload_with_sighup: false,
     }
 }
 
@@ -201,6 +202,8 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         files,
         prepare_commands,
         services: vec![service],
+        live_files: Vec::new(),
+        role_passwords: Vec::new(),
     }
 }
 

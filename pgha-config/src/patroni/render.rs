@@ -16,6 +16,7 @@ use std::path::Path;
 
 use serde_norway::{Mapping, Number, Value};
 
+use crate::bundle::{LiveFile, Reload, RolePassword};
 use crate::cluster::Cluster;
 use crate::etcd::{host_for_url, EtcdApi};
 use crate::host::{Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser};
@@ -831,6 +832,7 @@ pub fn resolver_service(cluster: &Cluster) -> Service {
         restart: String::new(),
         limit_nofile: None,
         timeout_sec: Some(crate::defaults::SECRET_RESOLVE_TIMEOUT_SECS + 60),
+        reload_with_sighup: false,
     }
 }
 
@@ -909,6 +911,7 @@ pub fn service(cluster: &Cluster, node: &PatroniNode) -> Service {
         restart: "on-failure".to_string(),
         limit_nofile: Some(65536),
         timeout_sec: Some(60),
+        reload_with_sighup: true,
     }
 }
 
@@ -961,6 +964,13 @@ pub fn directories(cluster: &Cluster) -> Vec<Directory> {
     out.push(dir(&layout.script_dir, "root", "root", 0o755));
     out.push(dir(&layout.pgha_dir, "root", pg, 0o750));
     out.push(dir(&layout.systemd_dir, "root", "root", 0o755));
+    out.push(dir(&layout.state_dir, "root", "root", 0o755));
+    out.push(dir(
+        &crate::reconcile::state_dir(cluster),
+        "root",
+        "root",
+        0o700,
+    ));
     if cluster.pgbackrest.schedule.kind == crate::pgbackrest::ScheduleKind::Cron {
         out.push(dir(&layout.cron_dir, "root", "root", 0o755));
     }
@@ -1095,17 +1105,40 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
     if let Some(t) = tmpfiles(cluster) {
         files.push(t);
     }
-    let timers = backrest::timer_units(cluster);
-    if !timers.is_empty() {
-        let mut cmd = vec![
-            "systemctl".to_string(),
-            "enable".to_string(),
-            "--now".to_string(),
-        ];
-        cmd.extend(timers);
-        prepare_commands.push(vec!["systemctl".to_string(), "daemon-reload".to_string()]);
-        prepare_commands.push(cmd);
-    }
+    let live_files = live_files(cluster, &files);
+    let resolver_unit = has_secret_references(cluster).then_some(RESOLVER_UNIT);
+    let reconcile = crate::reconcile::files(
+        cluster,
+        &n.name,
+        n.pg_port,
+        &files,
+        &live_files,
+        resolver_unit,
+    );
+    // Right after the firewall: the files of the bundle are written before anything uses them.
+    let first = usize::from(
+        prepare_commands
+            .first()
+            .is_some_and(|c| c.first() == Some(&crate::firewall::script_path(cluster))),
+    );
+    prepare_commands.insert(
+        first,
+        vec![
+            crate::reconcile::script_path(cluster),
+            "--first-boot".to_string(),
+        ],
+    );
+    files.extend(reconcile);
+    let mut timers = backrest::timer_units(cluster);
+    timers.push(format!("{}.timer", crate::reconcile::UNIT));
+    let mut cmd = vec![
+        "systemctl".to_string(),
+        "enable".to_string(),
+        "--now".to_string(),
+    ];
+    cmd.extend(timers);
+    prepare_commands.push(vec!["systemctl".to_string(), "daemon-reload".to_string()]);
+    prepare_commands.push(cmd);
 
     HostPlan {
         host: n.name.clone(),
@@ -1124,7 +1157,72 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
         files,
         prepare_commands,
         services,
+        live_files,
+        role_passwords: role_passwords(cluster),
     }
+}
+
+/// The files of a database host that go into its bundle, and what a change of each triggers.
+/// The rest is first-boot only: the service units of Patroni and the secret resolver and
+/// tmpfiles.d (they change with versions and paths, which need a new machine), the firewall
+/// script (run once).
+fn live_files(cluster: &Cluster, files: &[RenderedFile]) -> Vec<LiveFile> {
+    let resolver = resolver_path(cluster);
+    let firewall = crate::firewall::script_path(cluster);
+    files
+        .iter()
+        .filter_map(|f| {
+            let reload = match f.kind {
+                FileKind::PatroniYaml => Reload::Patroni,
+                FileKind::PgbackrestConf | FileKind::CronD | FileKind::EnvFile => Reload::Nothing,
+                FileKind::Shell if f.path == resolver => Reload::Resolver,
+                FileKind::Shell if f.path == firewall => return None,
+                FileKind::Shell => Reload::Nothing,
+                FileKind::SystemdUnit if f.path.ends_with("/patroni.service") => return None,
+                FileKind::SystemdUnit if f.path.contains(&format!("/{RESOLVER_UNIT}.")) => {
+                    return None
+                }
+                FileKind::SystemdUnit if f.path.ends_with(".timer") => Reload::RestartTimer,
+                FileKind::SystemdUnit => Reload::DaemonReload,
+                FileKind::Other | FileKind::Python => return None,
+            };
+            Some(LiveFile {
+                path: f.path.clone(),
+                reload,
+            })
+        })
+        .collect()
+}
+
+/// The roles whose passwords the bundle carries: superuser, replication, rewind, admin.
+fn role_passwords(cluster: &Cluster) -> Vec<RolePassword> {
+    let p = &cluster.patroni;
+    let s = &cluster.secrets;
+    let mut out = vec![
+        RolePassword {
+            role: p.users.superuser.clone(),
+            password: s.superuser_password.clone(),
+        },
+        RolePassword {
+            role: p.users.replication.clone(),
+            password: s.replication_password.clone(),
+        },
+    ];
+    if p.use_pg_rewind {
+        if let Some(r) = &s.rewind_password {
+            out.push(RolePassword {
+                role: p.users.rewind.clone(),
+                password: r.clone(),
+            });
+        }
+    }
+    if let (Some(admin), Some(pw)) = (&p.admin_user, &s.admin_password) {
+        out.push(RolePassword {
+            role: admin.name.clone(),
+            password: pw.clone(),
+        });
+    }
+    out
 }
 
 #[cfg(test)]
