@@ -46,13 +46,14 @@ pub fn state_dir(cluster: &Cluster) -> String {
     format!("{}/reconcile", cluster.layout().state_dir)
 }
 
-/// The metadata URL the host reads its bundle from.
-pub fn metadata_url(cluster: &Cluster) -> String {
-    cluster
-        .platform
-        .metadata_url
-        .clone()
-        .unwrap_or_else(|| OCI_METADATA_URL.to_string())
+/// The metadata URL host `host` reads its bundle from: the platform's `metadata_url` with
+/// `{host}` replaced by the host's name (so one stand-in service can serve several hosts), or
+/// OCI's instance metadata service.
+pub fn metadata_url(cluster: &Cluster, host: &str) -> String {
+    match &cluster.platform.metadata_url {
+        Some(url) => url.replace("{host}", host),
+        None => OCI_METADATA_URL.to_string(),
+    }
 }
 
 /// The timer's period in seconds.
@@ -141,7 +142,7 @@ pub fn config(
         .collect();
     let config = Config {
         host,
-        metadata_url: metadata_url(cluster),
+        metadata_url: metadata_url(cluster, host),
         metadata_key: METADATA_KEY,
         max_bytes: OCI_METADATA_LIMIT,
         state_dir: state_dir(cluster),

@@ -106,6 +106,12 @@ pub const C024: &str = "C024";
 /// start. With `platform.paths.pg_bin_dir` (a PostgreSQL you install) it is a warning: you
 /// install the extension too.
 pub const C025: &str = "C025";
+/// `platform.metadata_url` is not an `http://` or `https://` URL without spaces, or
+/// `platform.reconcile_interval_seconds` is outside 5–86400. The reconcile unit of every
+/// database host fetches its bundle from that URL on that period; a broken URL means no change
+/// made after creation ever reaches the host, and a first boot that waits for a bundle that
+/// never comes.
+pub const C026: &str = "C026";
 
 /// An inline secret is empty.
 pub const S001: &str = "S001";
@@ -530,6 +536,31 @@ fn check_platform(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 } else {
                     format!("Drop {} from `platform.extensions`, or install PostgreSQL and the extension yourself (e.g. from apt.postgresql.org) and set `platform.paths.pg_bin_dir`.", e.key())
                 },
+            ));
+        }
+    }
+    if let Some(url) = &platform.metadata_url {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) || has_space_or_control(url) {
+            out.push(diag(
+                C026,
+                Severity::Error,
+                path("platform.metadata_url"),
+                format!("`{url}` is not an http:// or https:// URL."),
+                "Leave it unset on OCI (the instance metadata service); elsewhere give the full URL of the bundle, `{host}` standing for the host's name.",
+            ));
+        }
+    }
+    if let Some(secs) = platform.reconcile_interval_seconds {
+        if !(5..=86_400).contains(&secs) {
+            out.push(diag(
+                C026,
+                Severity::Error,
+                path("platform.reconcile_interval_seconds"),
+                format!("A reconcile period of {secs}s is outside 5–86400."),
+                "Leave it unset (60) or choose a period between 5 seconds and one day.",
             ));
         }
     }

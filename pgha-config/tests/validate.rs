@@ -314,6 +314,23 @@ fn cases() -> Vec<Case> {
             |c| c.nodes[0].pg_port = 5433,
         ),
         case(
+            "C026",
+            Error,
+            "platform.metadata_url",
+            |c| c.platform.metadata_url = Some("169.254.169.254/opc/v2/instance/metadata".into()),
+            |c| {
+                c.platform.metadata_url =
+                    Some("http://127.0.0.41/{host}/opc/v2/instance/metadata/pgha_bundle".into())
+            },
+        ),
+        case(
+            "C026",
+            Error,
+            "platform.reconcile_interval_seconds",
+            |c| c.platform.reconcile_interval_seconds = Some(0),
+            |c| c.platform.reconcile_interval_seconds = Some(5),
+        ),
+        case(
             "C018",
             Error,
             "log_cleanup.schedule",
@@ -1571,6 +1588,7 @@ fn every_code_has_a_case() {
     // C019–C025 (platform packages, volumes, firewall, extensions) are exercised per platform
     // in tests/platforms.rs.
     let expected: Vec<String> = (1..=18)
+        .chain(26..=26)
         .map(|i| format!("C{i:03}"))
         .chain((1..=12).map(|i| format!("E{i:03}")))
         .chain((1..=43).map(|i| format!("P{i:03}")))

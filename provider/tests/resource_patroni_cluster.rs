@@ -262,7 +262,18 @@ fn lifecycle_live_update_replace_import_destroy() {
     let state = ws.state_json();
     assert_eq!(state_attributes(&state, ADDR)["id"], "pg2");
     let renamed_cloud_init = cloud_inits(&state);
-    assert!(renamed_cloud_init[0].contains("scope: pg2"));
+    // patroni.yml travels in the host bundle, which the reconcile unit applies.
+    let bundle = state_attributes(&state, NODES[0])["bundle"]
+        .as_str()
+        .map(pgha_config::bundle::decode)
+        .and_then(Result::ok)
+        .expect("the node has a bundle that decodes");
+    let patroni_yml = bundle
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/patroni.yml"))
+        .expect("patroni.yml is in the bundle");
+    assert!(patroni_yml.content.contains("scope: pg2"));
     assert_empty_plan_with_unreachable_warning(&ws);
 
     // Import by the cluster's name: the next apply fills in the arguments, the nodes keep

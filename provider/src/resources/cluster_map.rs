@@ -347,15 +347,18 @@ const ETCD_PATHS: &[(&str, &str)] = &[("etcd_bin", "The `etcd` executable.")];
 pub(crate) enum HostKind {
     /// An etcd member.
     Etcd,
-    /// A database host (Patroni node, and the stanza whose commands run there).
+    /// The database host's layout, as the stanza (whose commands run there) needs it.
     Database,
+    /// A database host itself (`pgha_patroni_node`): the layout plus where and how often its
+    /// reconcile unit reads the host bundle.
+    DatabaseNode,
 }
 
 impl HostKind {
     fn paths(self) -> &'static [(&'static str, &'static str)] {
         match self {
             HostKind::Etcd => ETCD_PATHS,
-            HostKind::Database => DB_PATHS,
+            HostKind::Database | HostKind::DatabaseNode => DB_PATHS,
         }
     }
 }
@@ -376,6 +379,17 @@ pub(crate) fn platform_block(kind: HostKind) -> Block {
     ));
     for (name, text) in kind.paths() {
         b = b.attribute(Attribute::string(*name).describe(*text));
+    }
+    if kind == HostKind::DatabaseNode {
+        b = b
+            .attribute(Attribute::string("metadata_url").describe(
+                "Where the host's reconcile unit reads its bundle. Default: OCI's instance \
+                 metadata service (`http://169.254.169.254/opc/v2/instance/metadata/pgha_bundle`); \
+                 `{host}` stands for the node's name.",
+            ))
+            .attribute(Attribute::number("reconcile_interval_seconds").describe(
+                "How often the reconcile unit checks the bundle, 5 to 86400. Default `60`.",
+            ));
     }
     b
 }
@@ -424,6 +438,16 @@ pub(crate) fn platform(v: &Value, kind: HostKind, diags: &mut Diagnostics) -> Op
         etcd_bin: get("etcd_bin"),
         etcd_data_dir: None,
     };
+    if kind == HostKind::DatabaseNode {
+        out.metadata_url = nonempty(p, "metadata_url");
+        out.reconcile_interval_seconds = optional_number::<u32>(
+            p,
+            "reconcile_interval_seconds",
+            attr("platform").attribute("reconcile_interval_seconds"),
+            diags,
+        )
+        .ok()?;
+    }
     Some(out)
 }
 

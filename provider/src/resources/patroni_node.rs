@@ -136,6 +136,18 @@ pub fn schema() -> Schema {
                  `oci_core_instance.metadata.user_data`. Always sensitive.",
             ),
     )
+    .attribute(Attribute::string("bundle").computed().sensitive().describe(
+        "The host bundle: every file that may change while the host runs (patroni.yml, \
+                 pgbackrest.conf, the backup schedule, the scripts) and the role passwords, \
+                 compressed and hashed, for `oci_core_instance.metadata.pgha_bundle`. A change \
+                 updates the instance in place; the host's reconcile unit applies it. Always \
+                 sensitive.",
+    ))
+    .attribute(Attribute::string("bundle_hash").computed().describe(
+        "SHA-256 of the bundle's content: what the host reports as applied in \
+                 `/var/lib/pgha/reconcile/state.json`, and a trigger for whatever publishes \
+                 the bundle.",
+    ))
     .attribute(
         Attribute::string("restapi_url")
             .computed()
@@ -145,7 +157,7 @@ pub fn schema() -> Schema {
     .block(
         "platform",
         NestingMode::Single,
-        platform_block(HostKind::Database),
+        platform_block(HostKind::DatabaseNode),
     );
     Schema {
         version: SCHEMA_VERSION,
@@ -211,7 +223,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Built> {
         attr("tags").attribute("failover_priority"),
         diags,
     );
-    let platform = platform(args, HostKind::Database, diags);
+    let platform = platform(args, HostKind::DatabaseNode, diags);
     let watchdog = match nonempty(args, "watchdog").as_deref() {
         None | Some("off") => Some(WatchdogMode::Off),
         Some("automatic") => Some(WatchdogMode::Automatic),
@@ -237,6 +249,8 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Built> {
     // root and still share one stanza.
     let without_root = |p: &pgha_config::platform::Platform| pgha_config::platform::Platform {
         root: None,
+        metadata_url: None,
+        reconcile_interval_seconds: None,
         ..p.clone()
     };
     if without_root(&cluster.platform) != without_root(&platform) {
@@ -380,6 +394,8 @@ impl Renderer for PatroniNodeResource {
         "files",
         "sensitive_files",
         "cloud_init",
+        "bundle",
+        "bundle_hash",
         "restapi_url",
     ];
 
@@ -424,6 +440,30 @@ impl Renderer for PatroniNodeResource {
             .map(|f| Value::from(f.content.as_str()))
             .unwrap_or(Value::Null);
         let port = node.restapi_port_or(cluster.patroni.restapi_port);
+        let cloud_init = pgha_config::cloud_init::render(&plan);
+        let bundle = pgha_config::bundle::bundle(&plan);
+        let size = pgha_config::bundle::metadata_size(&cloud_init, bundle.as_ref());
+        if !size.fits() {
+            diags.error_at(
+                attr("name"),
+                "The host's instance metadata does not fit",
+                format!(
+                    "OCI allows {} bytes of instance metadata; this host needs {} ({} for \
+                     `user_data`, the cloud-init document in base64, and {} for `pgha_bundle`). \
+                     Long inline scripts, many local parameters or extensions make it grow: \
+                     move secrets to references and trim what this node sets.",
+                    pgha_config::bundle::OCI_METADATA_LIMIT,
+                    size.total(),
+                    size.user_data,
+                    size.bundle
+                ),
+            );
+            return None;
+        }
+        let (bundle, bundle_hash) = match bundle {
+            Some(b) => (Value::from(b.encoded), Value::from(b.hash)),
+            None => (Value::Null, Value::Null),
+        };
         Some(vec![
             ("id", Value::from(node.name.as_str())),
             ("patroni_yml", content(FileKind::PatroniYaml)),
@@ -437,10 +477,9 @@ impl Renderer for PatroniNodeResource {
                 "sensitive_files",
                 files_value(plan.files.iter().filter(|f| f.sensitive)),
             ),
-            (
-                "cloud_init",
-                Value::from(pgha_config::cloud_init::render(&plan)),
-            ),
+            ("cloud_init", Value::from(cloud_init)),
+            ("bundle", bundle),
+            ("bundle_hash", bundle_hash),
             (
                 "restapi_url",
                 Value::from(format!(
