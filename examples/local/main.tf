@@ -7,6 +7,7 @@
 #   etcd1..3  127.0.0.11-13     node1..3  127.0.0.21-23
 #   S3        127.0.0.30:443    (moto behind stunnel; stands in for OCI Object Storage)
 #   HAProxy   127.0.0.40:5432   (health check GET /primary on 8008; stands in for the OCI NLB)
+#   metadata  127.0.0.41:80     (each host's bundle; stands in for OCI's instance metadata)
 #
 #   make demo        # or: terraform apply (as root, with the provider from a dev override)
 #   make demo-down   # terraform destroy: every process stopped, every host directory removed
@@ -25,6 +26,7 @@ locals {
   # var.db_nodes: node1..3 on 127.0.0.21-23 by default; a fourth can be added there.
   db_nodes   = var.db_nodes
   s3_address = "127.0.0.30"
+  imds       = "127.0.0.41:80"
   bucket     = "pgbackrest"
 }
 
@@ -127,6 +129,8 @@ resource "pgha_patroni_node" "db" {
     preset          = "debian"
     root            = "${var.work_dir}/hosts/${each.key}"
     patroni_bin_dir = var.patroni_bin_dir
+    # On OCI leave it unset: the instance metadata service at 169.254.169.254.
+    metadata_url = "http://${local.imds}/{host}/opc/v2/instance/metadata/pgha_bundle"
   }
 }
 
@@ -148,6 +152,44 @@ resource "terraform_data" "s3" {
   provisioner "local-exec" {
     when    = destroy
     command = "'${self.input.services}' s3-down '${self.input.work}'"
+  }
+}
+
+# The instance metadata service. On OCI the bundle is `oci_core_instance.metadata.pgha_bundle`,
+# updated in place when it changes; here each host's value is a file the stand-in serves.
+resource "terraform_data" "imds" {
+  input = {
+    work     = var.work_dir
+    listen   = local.imds
+    services = local.services
+  }
+
+  provisioner "local-exec" {
+    command = "'${self.input.services}' imds-up '${self.input.work}' '${self.input.listen}'"
+  }
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "'${self.input.services}' imds-down '${self.input.work}'"
+  }
+}
+
+# A host's metadata value: rewritten whenever its bundle changes (an in-place update on OCI).
+resource "terraform_data" "db_bundle" {
+  for_each   = local.db_nodes
+  depends_on = [terraform_data.imds]
+
+  triggers_replace = [pgha_patroni_node.db[each.key].bundle_hash]
+
+  input = {
+    host     = each.key
+    work     = var.work_dir
+    services = local.services
+  }
+
+  provisioner "local-exec" {
+    command     = "'${self.input.services}' imds-put '${self.input.work}' '${self.input.host}' pgha_bundle PGHA_BUNDLE"
+    environment = { PGHA_BUNDLE = pgha_patroni_node.db[each.key].bundle }
   }
 }
 
@@ -183,7 +225,7 @@ resource "terraform_data" "db_host" {
   for_each = local.db_nodes
   # etcd and the object store first: the bootstrap script asks the repository whether there is
   # a backup to restore before anything else.
-  depends_on = [terraform_data.s3, terraform_data.etcd_host]
+  depends_on = [terraform_data.s3, terraform_data.etcd_host, terraform_data.db_bundle]
 
   triggers_replace = [nonsensitive(sha256(pgha_patroni_node.db[each.key].cloud_init))]
 

@@ -131,13 +131,15 @@ resource "oci_core_instance" "db" {
     # gzip: the merged document comes close to OCI's 32,000-byte limit in base64; cloud-init
     # unpacks gzip'd user data itself.
     user_data = base64gzip(local.db_user_data[each.key])
+    # The host bundle: every file that may change while the host runs (patroni.yml with the
+    # node's tags and local parameters, pgbackrest.conf, the schedule, the scripts) and the role
+    # passwords. A change of any other metadata key updates the instance in place; the host's
+    # reconcile timer reads it from the instance metadata service and applies it. user_data and
+    # this value together must stay under 32,000 bytes: the node's plan fails with the sizes
+    # when they do not.
+    pgha_bundle = pgha_patroni_node.db[each.key].bundle
   }
-
-  # Cluster-wide settings (pgha_patroni_cluster: DCS settings, parameters, pg_hba) are applied
-  # live and never change a node's cloud_init. A node's own settings (tags, local_parameters,
-  # watchdog) do change it, but must not rebuild a database host: change them on the host as
-  # well and keep the instance. Remove this to let such a change rebuild the host.
-  lifecycle {
-    ignore_changes = [metadata["user_data"]]
-  }
+  # Cluster-wide settings (pgha_patroni_cluster) are applied live through Patroni's REST API;
+  # a node's own settings travel in `pgha_bundle`. cloud_init changes only with what needs a
+  # new machine (identity, addresses, ports, platform, versions), so no ignore_changes here.
 }

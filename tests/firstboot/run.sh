@@ -37,6 +37,7 @@ superuser_password=Sup3r-firstboot-6t1q
 stanza=pgha
 
 export S3_IP=$gateway S3_PORT=443 S3_HTTP_PORT=9000
+imds_port=8169
 # shellcheck source=../lib/s3.sh
 . "$repo/tests/lib/s3.sh"
 
@@ -194,6 +195,7 @@ platform:
   preset: debian
   firewall: iptables
   extensions: [ pgaudit ]$volumes_yaml
+  metadata_url: http://$gateway:$imds_port/{host}/opc/v2/instance/metadata/pgha_bundle
 etcd:
   members:
     - { name: fb-etcd1, address: ${addr[fb-etcd1]} }
@@ -237,6 +239,14 @@ mkdir -m 0700 "$work/rendered"
 "$pgha" render --spec "$work/cluster.yaml" --out "$work/rendered" >"$work/render.log" 2>&1 ||
     { cat "$work/render.log" >&2; die "pgha render failed"; }
 log "rendered $(wc -c <"$work/rendered/fb-db1/cloud-init.yaml") bytes of cloud-config for fb-db1"
+
+# The instance metadata service on the gateway, as OCI's IMDS v2 (Bearer Oracle): each database
+# host's first boot reads its bundle (patroni.yml, pgbackrest.conf, the scripts) from it.
+mkdir -m 0700 "$work/metadata"
+for h in fb-db1 fb-db2 fb-db3; do
+    install -D -m 0600 "$work/rendered/$h/pgha_bundle" "$work/metadata/$h/pgha_bundle"
+done
+pgha_spawn "$work" 05 imds -- "$repo/tests/standin/metadata-server" --listen "$gateway:$imds_port" --dir "$work/metadata" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 # Hosts: an overlay on the image, the NoCloud seed, the mirror's address, and what an OCI image
@@ -387,6 +397,12 @@ etcd_members() { [[ $(curl -fsS --max-time 3 -X POST -d '{}' "http://${addr[fb-e
 tcp_open() { timeout 3 bash -c "</dev/tcp/$1/$2" 2>/dev/null; }
 peer_open_other_closed() { tcp_open "${addr[fb-etcd1]}" 2380 && ! tcp_open "${addr[fb-etcd1]}" 2381; }
 etcd_exec_path() { in_host fb-etcd1 systemctl show -p ExecStart etcd.service | grep -q 'path=/usr/bin/etcd '; }
+bundle_applied() { # the state names the rendered bundle's hash as applied
+    local hash
+    hash=$(cut -d: -f2 "$work/rendered/$1/pgha_bundle")
+    in_host "$1" systemctl is-active --quiet pgha-reconcile.timer &&
+        in_host "$1" cat /var/lib/pgha/reconcile/state.json | jq -e --arg h "$hash" '.applied_hash == $h' >/dev/null
+}
 resolver_ran() {
     in_host fb-db1 systemctl is-active --quiet pgha-resolve-secrets.service &&
         in_host fb-db1 grep -q '^PGBACKREST_REPO1_S3_KEY=' /etc/pgha/secrets.env &&
@@ -437,6 +453,9 @@ wait_until "2 streaming replicas" 300 streaming_replicas 2 || true
 healthy_secs=$(($(date +%s) - boot_start))
 check "2 replicas streaming from the leader (first boot to healthy: ${healthy_secs}s)" streaming_replicas 2
 check "fb-db1: the secret resolver unit resolved the S3 keys (secrets.env 0640)" resolver_ran
+for h in fb-db1 fb-db2 fb-db3; do
+    check "$h: the first boot applied the bundle from the metadata service, the reconcile timer runs" bundle_applied "$h"
+done
 wait_until "a backup in the S3 repository" 300 has_backup || true
 check "a full backup in the S3 repository ($(backup_count 2>/dev/null || echo 0) backup(s))" has_backup
 check "the bucket holds the stanza's backup.info" bucket_has_stanza
