@@ -9,7 +9,7 @@ PGHA_VENV ?= /opt/pgha/venv
 export PGHA_VENV
 WORK ?= .work
 
-.PHONY: all setup build demo demo-down demo-render test test-rust test-e2e test-firstboot lint-rust bench bench-failover clean
+.PHONY: all setup build demo demo-down demo-render test test-rust test-reconcile test-e2e test-firstboot lint-rust bench bench-failover clean
 
 all: build
 
@@ -37,7 +37,7 @@ demo-render: setup build
 
 ## Format, lints, generated docs, and every test suite: the Rust tests, the end-to-end suite on
 ## the local cluster, and the real first boot of six hosts.
-test: setup lint-rust test-rust test-e2e test-firstboot
+test: setup lint-rust test-rust test-reconcile test-e2e test-firstboot
 
 lint-rust:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +47,12 @@ lint-rust:
 
 test-rust:
 	$(CARGO) test --workspace
+
+## The reconcile unit against the metadata stand-in on one rendered host: refusals, an applied
+## bundle with owners and modes, a run that changes nothing.
+test-reconcile:
+	$(CARGO) build -p pgha-config --bin pgha
+	bash tests/reconcile/run.sh
 
 ## The end-to-end suite: a real cluster from the provider's output; leader loss, rejoin,
 ## reinit from backup, restore. Needs root and the loopback addresses 127.0.0.11-40 free.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The reconcile unit against the metadata stand-in, on one rendered host (no services): a bundle
+# whose hash is wrong and one over the metadata limit are refused and change nothing; the
+# rendered bundle is applied with each file's owner and mode; a second run changes nothing.
+#
+#   bash tests/reconcile/run.sh        (root: the files are owned by postgres)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+pgha=${PGHA_BIN:-$repo/target/debug/pgha}
+listen=127.0.0.42:8099
+passed=0 failed=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
+}
+work=$(mktemp -d /var/tmp/pgha-reconcile.XXXXXX)
+server=""
+cleanup() {
+    [[ -n $server ]] && kill "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+sed -e "s#root: /var/tmp/pgha-e2e/hosts#root: $work/host\n  metadata_url: http://$listen/{host}/opc/v2/instance/metadata/pgha_bundle#" \
+    "$repo/tests/e2e/local-cluster.yaml" >"$work/cluster.yaml"
+"$pgha" render --spec "$work/cluster.yaml" --out "$work/out" >"$work/render.log"
+rendered=$work/out/node1$work/host
+cp -a "$rendered" "$work/host"
+yml=etc/patroni/patroni.yml
+rm "$work/host/$yml"
+script=$work/host/usr/local/libexec/pgha/pgha-reconcile
+state=$work/host/var/lib/pgha/reconcile/state.json
+mkdir -p "$work/md/node1"
+python3 "$repo/tests/standin/metadata-server" --listen "$listen" --dir "$work/md" 2>"$work/md.log" &
+server=$!
+for _ in $(seq 50); do timeout 1 bash -c "</dev/tcp/${listen%:*}/${listen#*:}" 2>/dev/null && break; sleep 0.1; done
+
+reconcile() { timeout 120 python3 "$script" >>"$work/reconcile.log" 2>&1; }
+result() { [[ $(jq -r .result "$state") == "$1" ]]; }
+bundle=$work/out/node1/pgha_bundle
+hash=$(cut -d: -f2 "$bundle")
+
+# One character of the named hash changed.
+sed 's/^pgha-bundle-1:\(.\)/pgha-bundle-1:X/' "$bundle" >"$work/md/node1/pgha_bundle"
+check "a bundle whose hash does not match is refused (exit 1)" bash -c "! timeout 120 python3 '$script' >>'$work/reconcile.log' 2>&1"
+check "... recorded as refused, patroni.yml not written" bash -c "[[ \$(jq -r .result '$state') == refused && ! -e '$work/host/$yml' ]]"
+
+{ printf 'pgha-bundle-1:%s:' "$hash"; head -c 40000 /dev/zero | base64 -w0; } >"$work/md/node1/pgha_bundle"
+check "a bundle over 32,000 bytes is refused" bash -c "! timeout 120 python3 '$script' >>'$work/reconcile.log' 2>&1 && [[ \$(jq -r .result '$state') == refused ]]"
+
+cp "$bundle" "$work/md/node1/pgha_bundle"
+check "the rendered bundle is applied" reconcile
+check "... state.json names its hash" bash -c "[[ \$(jq -r .applied_hash '$state') == $hash ]] && [[ \$(jq -r .result '$state') == applied ]]"
+check "... patroni.yml has the rendered content, postgres:postgres 0600" bash -c \
+    "cmp -s '$rendered/$yml' '$work/host/$yml' && [[ \$(stat -c '%U:%G %a' '$work/host/$yml') == 'postgres:postgres 600' ]]"
+check "a second run finds it unchanged" bash -c "timeout 120 python3 '$script' >>'$work/reconcile.log' 2>&1 && [[ \$(jq -r .result '$state') == unchanged ]]"
+check "the metadata stand-in answers 401 without the Bearer header" bash -c \
+    "[[ \$(curl -s -o /dev/null -w '%{http_code}' http://$listen/node1/opc/v2/instance/metadata/pgha_bundle) == 401 ]]"
+
+echo "$passed passed, $failed failed"
+if ((failed > 0)); then
+    sed 's/^/  reconcile: /' "$work/reconcile.log" | tail -n 40 >&2
+    exit 1
+fi
