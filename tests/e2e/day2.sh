@@ -267,16 +267,18 @@ print(" ".join(n + ":" + v["role"] + ":" + v["state"] for n, v in sorted(m.items
         local changes
         changes=$(day2_changes) || return 1
         pgha_log "planned: ${changes//$'\n'/; }"
-        # Only node4's resources go; the cluster's pg_hba drops node4's lines (and the load
-        # balancer's recorded backend list changes in place).
-        [[ $(grep -c delete <<<"$changes") == 2 ]] &&
+        # Only node4's resources go (its node, its metadata value, its host); the cluster's
+        # pg_hba drops node4's lines (and the load balancer's recorded backend list changes in
+        # place).
+        [[ $(grep -c delete <<<"$changes") == 3 ]] &&
             grep -qx 'pgha_patroni_node.db\["node4"\] delete' <<<"$changes" &&
+            grep -qx 'terraform_data.db_bundle\["node4"\] delete' <<<"$changes" &&
             grep -qx 'terraform_data.db_host\["node4"\] delete' <<<"$changes" &&
             ! grep -v 'node4' <<<"$changes" |
                 grep -vE '^(pgha_patroni_cluster.main|terraform_data.load_balancer) update$' | grep -q .
     }
     day2_vars "{$reload}"
-    check "day 2: removing node4 plans only node4's node and host (and the cluster's pg_hba)" leaves_cleanly
+    check "day 2: removing node4 plans only node4's node, metadata and host (and the cluster's pg_hba)" leaves_cleanly
     check "day 2: apply without node4" day2_apply
     check "day 2: three members again, healthy" e2e_wait_healthy 120 3
     slot_gone() { [[ $(e2e_psql_node "$WORK" "$(e2e_leader)" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'node4'") == 0 ]]; }
