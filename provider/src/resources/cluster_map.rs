@@ -382,11 +382,11 @@ pub(crate) fn platform_block(kind: HostKind) -> Block {
     }
     if kind == HostKind::DatabaseNode {
         b = b
-            .attribute(Attribute::string("metadata_url").describe(
+            .attribute(Attribute::string("metadata_url").describe(format!(
                 "Where the host's reconcile unit reads its bundle. Default: OCI's instance \
-                 metadata service (`http://169.254.169.254/opc/v2/instance/metadata/pgha_bundle`); \
-                 `{host}` stands for the node's name.",
-            ))
+                 metadata service (`{}`); `{{host}}` stands for the node's name.",
+                pgha_config::reconcile::OCI_METADATA_URL
+            )))
             .attribute(Attribute::number("reconcile_interval_seconds").describe(
                 "How often the reconcile unit checks the bundle, 5 to 86400. Default `60`.",
             ));
