@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The reconcile unit against the metadata stand-in, on one rendered host (no services): a bundle
 # whose hash is wrong and one over the metadata limit are refused and change nothing; the
-# rendered bundle is applied with each file's owner and mode; a second run changes nothing.
+# rendered bundle is applied with each file's owner and mode; a second run changes nothing. Then
+# the unit on its timer through the local suites' systemd stand-in (a hand edit is put back within
+# two periods), and the stand-in's `systemctl reload`.
 #
 #   bash tests/reconcile/run.sh        (root: the files are owned by postgres)
 set -euo pipefail
@@ -18,11 +20,13 @@ work=$(mktemp -d /var/tmp/pgha-reconcile.XXXXXX)
 server=""
 cleanup() {
     [[ -n $server ]] && kill "$server" 2>/dev/null
-    rm -rf "$work"
+    [[ -d $work/sw ]] && PGHA_STANDIN_HOST=node1 PGHA_STANDIN_WORK=$work/sw \
+        "$repo/tests/standin/pgha-standin" systemctl stop pgha-reconcile.timer hup.service >/dev/null 2>&1
+    [[ -n ${KEEP:-} ]] || rm -rf "$work"
 }
 trap cleanup EXIT
 
-sed -e "s#root: /var/tmp/pgha-e2e/hosts#root: $work/host\n  metadata_url: http://$listen/{host}/opc/v2/instance/metadata/pgha_bundle#" \
+sed -e "s#root: /var/tmp/pgha-e2e/hosts#root: $work/host\n  metadata_url: http://$listen/{host}/opc/v2/instance/metadata/pgha_bundle\n  reconcile_interval_seconds: 5#" \
     "$repo/tests/e2e/local-cluster.yaml" >"$work/cluster.yaml"
 "$pgha" render --spec "$work/cluster.yaml" --out "$work/out" >"$work/render.log"
 rendered=$work/out/node1$work/host
@@ -60,6 +64,44 @@ check "a second run finds it unchanged" bash -c "timeout 120 python3 '$script' >
 check "... recorded as unchanged" result unchanged
 check "the metadata stand-in answers 401 without the Bearer header" bash -c \
     "[[ \$(curl -s -o /dev/null -w '%{http_code}' http://$listen/node1/opc/v2/instance/metadata/pgha_bundle) == 401 ]]"
+
+# The same unit on its timer, as systemd runs it: the local suites' stand-in runs the rendered
+# pgha-reconcile.timer (OnActiveSec/OnUnitInactiveSec 5 s) and its oneshot service.
+standin=$repo/tests/standin/pgha-standin
+export PGHA_STANDIN_HOST=node1 PGHA_STANDIN_ROOT=$work/host PGHA_STANDIN_WORK=$work/sw PGHA_STANDIN_TIER=50
+mkdir -p "$work/sw"
+sysctl() { "$standin" systemctl "$@" >>"$work/reconcile.log" 2>&1; }
+check "the rendered timer runs every 5 s" grep -qx 'OnUnitInactiveSec=5s' "$work/host/etc/systemd/system/pgha-reconcile.timer"
+check "a oneshot start runs the service to its end and returns its result" sysctl start pgha-reconcile.service
+check "... recorded as unchanged (same bundle)" result unchanged
+check "the timer starts" sysctl start pgha-reconcile.timer
+check "... and is active" sysctl is-active --quiet pgha-reconcile.timer
+echo "edited by hand" >"$work/host/$yml"
+chmod 0644 "$work/host/$yml"
+put_back() { cmp -s "$rendered/$yml" "$work/host/$yml" && [[ $(stat -c '%a' "$work/host/$yml") == 600 ]]; }
+waited() {
+    local _
+    for _ in $(seq 150); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+check "a hand edit of patroni.yml is put back by the timer within two periods" waited put_back
+one_file() { jq -r .message "$state" | grep -qF ': 1 file(s) written'; }
+check "... recorded as applied (1 file)" waited one_file
+check "the timer stops" sysctl stop pgha-reconcile.timer
+check "... and is inactive" bash -c "! '$standin' systemctl is-active --quiet pgha-reconcile.timer"
+
+# systemctl reload as systemd does it: ExecReload= with $MAINPID, refused for a stopped unit.
+cat >"$work/host/etc/systemd/system/hup.service" <<EOF
+[Service]
+Type=simple
+ExecStart=/usr/bin/python3 -c "import signal, time; signal.signal(signal.SIGHUP, lambda *a: open('$work/hup', 'a').write('hup')); time.sleep(3600)"
+ExecReload=/bin/kill -s HUP \$MAINPID
+EOF
+check "reload of a stopped unit fails" bash -c "! '$standin' systemctl reload hup.service 2>/dev/null"
+check "a service starts" sysctl start hup.service
+sleep 0.5
+check "... reload sends SIGHUP to its main process" bash -c "'$standin' systemctl reload hup.service && sleep 0.3 && grep -qx hup '$work/hup'"
+check "... and it stops" sysctl stop hup.service
 
 echo "$passed passed, $failed failed"
 if ((failed > 0)); then
