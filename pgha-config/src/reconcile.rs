@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::bundle::{LiveFile, Reload, METADATA_KEY, OCI_METADATA_LIMIT};
 use crate::cluster::Cluster;
 use crate::host::{FileKind, RenderedFile, Service};
+use crate::patroni::PatroniNode;
 use crate::platform::PlatformPreset;
 
 /// The instance metadata URL of the bundle on OCI (IMDS v2, link-local).
@@ -101,9 +102,21 @@ struct Postgres {
     port: u16,
 }
 
+/// The machine a configuration was made for. Addresses and ports are fixed when the instance is
+/// created (its VNIC, its firewall, what the other hosts were told), so they belong to the
+/// first-boot document: a change of any of them is a new machine, never a bundle.
+#[derive(Serialize)]
+struct Identity<'a> {
+    address: &'a str,
+    listen_address: &'a str,
+    pg_port: u16,
+    restapi_port: u16,
+}
+
 #[derive(Serialize)]
 struct Config<'a> {
     host: &'a str,
+    identity: Identity<'a>,
     metadata_url: String,
     metadata_key: &'static str,
     max_bytes: usize,
@@ -114,12 +127,12 @@ struct Config<'a> {
     postgres: Postgres,
 }
 
-/// The configuration file: what the bundle of host `host` may write and what each file's change
-/// triggers. `files` are the host's rendered files, `live` the ones in its bundle.
+/// The configuration file: what the bundle of `node`'s host may write and what each file's change
+/// triggers, and the identity (addresses, ports) the host was created with. `files` are the
+/// host's rendered files, `live` the ones in its bundle.
 pub fn config(
     cluster: &Cluster,
-    host: &str,
-    pg_port: u16,
+    node: &PatroniNode,
     files: &[RenderedFile],
     live: &[LiveFile],
     resolver_unit: Option<&str>,
@@ -140,8 +153,15 @@ pub fn config(
             ))
         })
         .collect();
+    let host = node.name.as_str();
     let config = Config {
         host,
+        identity: Identity {
+            address: &node.address,
+            listen_address: node.listen(),
+            pg_port: node.pg_port,
+            restapi_port: node.restapi_port_or(cluster.patroni.restapi_port),
+        },
         metadata_url: metadata_url(cluster, host),
         metadata_key: METADATA_KEY,
         max_bytes: OCI_METADATA_LIMIT,
@@ -157,7 +177,7 @@ pub fn config(
             superuser: cluster.patroni.users.superuser.clone(),
             psql: format!("{}/psql", layout.pg_bin_dir),
             socket_dir: layout.pg_socket_dir.clone(),
-            port: pg_port,
+            port: node.pg_port,
         },
     };
     // Strings, numbers and maps of them: serialising cannot fail.
@@ -198,8 +218,7 @@ pub fn timer(cluster: &Cluster) -> String {
 /// Every file of the reconcile unit: script, configuration, service and timer.
 pub fn files(
     cluster: &Cluster,
-    host: &str,
-    pg_port: u16,
+    node: &PatroniNode,
     host_files: &[RenderedFile],
     live: &[LiveFile],
     resolver_unit: Option<&str>,
@@ -223,7 +242,7 @@ pub fn files(
         ),
         root_file(
             config_path(cluster),
-            config(cluster, host, pg_port, host_files, live, resolver_unit),
+            config(cluster, node, host_files, live, resolver_unit),
             0o600,
             FileKind::Other,
         ),

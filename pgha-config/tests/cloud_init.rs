@@ -329,3 +329,77 @@ proptest! {
         assert_files_round_trip(&plan, &cloud_init::render(&plan));
     }
 }
+
+/// What can change on a running database host (tags, local parameters, retention, process-max,
+/// the schedule, passwords) changes its bundle and never its first-boot document, which would
+/// mean a new machine; an address or a port changes the document.
+#[test]
+fn live_changes_stay_out_of_the_first_boot_document() {
+    use pgha_config::patroni::{render::host_plan, PgValue};
+    use pgha_config::secret::Secret;
+    use pgha_config::Cluster;
+    let base = seed();
+    let doc = |c: &Cluster| cloud_init::render(&host_plan(c, 0));
+    let hash = |c: &Cluster| {
+        pgha_config::bundle::bundle(&host_plan(c, 0))
+            .expect("a database host has a bundle")
+            .hash
+    };
+    let changed = |f: &dyn Fn(&mut Cluster)| {
+        let mut c = base.clone();
+        f(&mut c);
+        c
+    };
+    let live: Vec<(&str, Cluster)> = vec![
+        (
+            "nofailover tag",
+            changed(&|c| c.nodes[0].tags.nofailover = !c.nodes[0].tags.nofailover),
+        ),
+        (
+            "a local parameter",
+            changed(&|c| {
+                c.nodes[0]
+                    .parameters
+                    .insert("log_min_duration_statement".into(), PgValue::Int(250));
+            }),
+        ),
+        (
+            "retention_full",
+            changed(&|c| c.pgbackrest.retention_full += 1),
+        ),
+        ("process_max", changed(&|c| c.pgbackrest.process_max += 1)),
+        (
+            "the full backup schedule",
+            changed(&|c| c.pgbackrest.schedule.full = "30 2 * * 0".into()),
+        ),
+        (
+            "the superuser password",
+            changed(&|c| c.secrets.superuser_password = Secret::Value("An0ther-pass-9x".into())),
+        ),
+    ];
+    for (what, c) in &live {
+        assert_eq!(doc(c), doc(&base), "{what} changed the first-boot document");
+        assert_ne!(hash(c), hash(&base), "{what} did not change the bundle");
+    }
+    let new_machine: Vec<(&str, Cluster)> = vec![
+        (
+            "the address",
+            changed(&|c| c.nodes[0].address = "192.0.2.99".into()),
+        ),
+        (
+            "the PostgreSQL port",
+            changed(&|c| c.nodes[0].pg_port = 5433),
+        ),
+        (
+            "the REST API port",
+            changed(&|c| c.nodes[0].restapi_port = Some(8009)),
+        ),
+    ];
+    for (what, c) in &new_machine {
+        assert_ne!(
+            doc(c),
+            doc(&base),
+            "{what} did not change the first-boot document"
+        );
+    }
+}

@@ -1107,14 +1107,7 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
     }
     let live_files = live_files(cluster, &files);
     let resolver_unit = has_secret_references(cluster).then_some(RESOLVER_UNIT);
-    let reconcile = crate::reconcile::files(
-        cluster,
-        &n.name,
-        n.pg_port,
-        &files,
-        &live_files,
-        resolver_unit,
-    );
+    let reconcile = crate::reconcile::files(cluster, n, &files, &live_files, resolver_unit);
     // Right after the firewall: the files of the bundle are written before anything uses them.
     let first = usize::from(
         prepare_commands
