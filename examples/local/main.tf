@@ -48,8 +48,12 @@ resource "pgha_etcd_member" "etcd" {
 # pgbackrest.conf and commands from it with its own platform block (here: its own `root`).
 resource "pgha_pgbackrest_stanza" "main" {
   name           = local.cluster_name
-  retention_full = 2
-  process_max    = 2
+  retention_full = var.retention_full
+  process_max    = var.process_max
+
+  schedule {
+    full = var.full_backup_schedule
+  }
 
   s3 {
     bucket     = local.bucket
@@ -117,13 +121,20 @@ resource "pgha_patroni_cluster" "main" {
   restapi_password     = var.restapi_password
 }
 
-# Per host only: name, address, tags, platform.
+# Per host only: name, address, tags, local parameters, platform. Tags and local parameters
+# (like the stanza's retention and schedule, and the passwords) reach the running host through its
+# bundle; only name, address and platform replace it.
 resource "pgha_patroni_node" "db" {
   for_each = local.db_nodes
 
-  cluster = pgha_patroni_cluster.main.node_specs[each.key]
-  name    = each.key
-  address = each.value
+  cluster          = pgha_patroni_cluster.main.node_specs[each.key]
+  name             = each.key
+  address          = each.value
+  local_parameters = lookup(var.local_parameters, each.key, {})
+
+  tags {
+    nofailover = contains(var.nofailover, each.key)
+  }
 
   platform {
     preset          = "debian"
@@ -131,6 +142,8 @@ resource "pgha_patroni_node" "db" {
     patroni_bin_dir = var.patroni_bin_dir
     # On OCI leave it unset: the instance metadata service at 169.254.169.254.
     metadata_url = "http://${local.imds}/{host}/opc/v2/instance/metadata/pgha_bundle"
+    # OCI's default is 60 s; here a change shows within seconds.
+    reconcile_interval_seconds = 10
   }
 }
 

@@ -34,3 +34,8 @@ output "cluster" {
     role = m.role, state = m.state, timeline = m.timeline, lag = m.lag, pending_restart = m.pending_restart
   } }
 }
+
+output "bundle_hashes" {
+  description = "Each database host's bundle hash: what its reconcile unit reports as applied in /var/lib/pgha/reconcile/state.json."
+  value       = { for k, n in pgha_patroni_node.db : k => n.bundle_hash }
+}

@@ -95,3 +95,35 @@ variable "restart" {
   type        = string
   default     = "rolling"
 }
+
+# Per-host settings and the backup set-up: they travel in each host's bundle and are applied by its
+# reconcile unit (no host is replaced). The Day-2 tests change them.
+variable "nofailover" {
+  description = "Nodes tagged nofailover (never promoted)."
+  type        = list(string)
+  default     = []
+}
+
+variable "local_parameters" {
+  description = "PostgreSQL parameters of one node only, node => {name => value}."
+  type        = map(map(string))
+  default     = {}
+}
+
+variable "retention_full" {
+  description = "Full backups pgBackRest keeps."
+  type        = number
+  default     = 2
+}
+
+variable "process_max" {
+  description = "pgBackRest's parallel processes."
+  type        = number
+  default     = 2
+}
+
+variable "full_backup_schedule" {
+  description = "When full backups run (cron syntax)."
+  type        = string
+  default     = "0 1 * * 0"
+}

@@ -14,6 +14,9 @@
 #   - day 2 (terraform driver, tests/e2e/day2.sh): cluster-wide changes applied live through
 #     Patroni's REST API (rolling restart under a writer, reloads, synchronous mode, drift,
 #     switchover, a fourth node joining and leaving), never replacing a host
+#   - host bundles (tests/e2e/bundle.sh): per-host files, backup settings and passwords change
+#     on the running hosts through their metadata values and reconcile timers, no host replaced;
+#     bad metadata values are refused
 #   - restore: every host destroyed and re-created with empty disks; the cluster bootstraps from
 #     the repository through the rendered bootstrap method with the rows written before, and the
 #     next apply brings it to the configured settings
@@ -27,6 +30,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # shellcheck source=day2.sh
 . "$here/day2.sh"
+# shellcheck source=bundle.sh
+. "$here/bundle.sh"
 
 DRIVER=${E2E_DRIVER:-terraform}
 passed=0
@@ -197,6 +202,9 @@ if [[ $DRIVER == terraform ]]; then
     day2_start=$SECONDS
     day2_suite
     pgha_log "day 2 checks took $((SECONDS - day2_start))s"
+    bundle_start=$SECONDS
+    bundle_suite
+    pgha_log "host bundle checks took $((SECONDS - bundle_start))s"
     # Day 2 moved the leader (rolling restart, switchover).
     leader=$(e2e_leader)
     leader_ip=${E2E_IP[$leader]}
