@@ -25,6 +25,10 @@ pub const ETCD_HEARTBEAT_MS: u32 = 100;
 /// etcd election timeout in milliseconds: etcd's own default, 10 heartbeats. The tutorial's 5000
 /// makes every etcd leader loss cost five seconds of DCS unavailability.
 pub const ETCD_ELECTION_TIMEOUT_MS: u32 = 1000;
+/// How long a joining etcd member's host waits for its learner to catch up before it removes
+/// it again (`pgha-etcd-promote`). A learner copies the leader's snapshot and log: for a
+/// Patroni store (a few megabytes) that takes seconds; ten minutes covers a slow link.
+pub const ETCD_PROMOTE_TIMEOUT_SECS: u32 = 600;
 
 /// Patroni REST API port.
 pub const RESTAPI_PORT: u16 = 8008;

@@ -56,7 +56,23 @@ fn debian_variant() -> Cluster {
 }
 
 fn variants() -> Vec<(&'static str, Cluster)> {
-    vec![("seed", seed()), ("debian", debian_variant())]
+    vec![
+        ("seed", seed()),
+        ("debian", debian_variant()),
+        ("join", join_variant()),
+    ]
+}
+
+/// The seed with its etcd members joining a running cluster: their promotion script and unit
+/// go through the same tools.
+fn join_variant() -> Cluster {
+    let mut c = seed();
+    c.etcd.join = Some(pgha_config::etcd::EtcdJoin {
+        member_id: "8e9e05c52164694d".to_string(),
+        endpoints: vec!["http://192.0.2.4:2379".to_string()],
+        promote_timeout_seconds: 600,
+    });
+    c
 }
 
 fn plans(cluster: &Cluster) -> Vec<HostPlan> {

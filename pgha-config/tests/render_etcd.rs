@@ -5,7 +5,7 @@ mod common;
 
 use common::seed;
 use pgha_config::etcd::render::{environment, host_plan};
-use pgha_config::etcd::{EtcdApi, EtcdTls};
+use pgha_config::etcd::{EtcdApi, EtcdJoin, EtcdTls};
 use pgha_config::host::{FileKind, HostRole};
 
 #[test]
@@ -205,4 +205,61 @@ fn root_prefixes_data_and_config_paths() {
 fn rendering_is_deterministic() {
     let cluster = seed();
     assert_eq!(host_plan(&cluster, 0), host_plan(&cluster, 0));
+}
+
+/// A member joining a running cluster says `existing`, and its host promotes the learner after
+/// etcd has started (a oneshot unit ordered after etcd, started after it by cloud-init).
+#[test]
+fn a_joining_member_starts_as_existing_and_promotes_itself() {
+    let mut cluster = seed();
+    cluster.etcd.join = Some(EtcdJoin {
+        member_id: "8e9e05c52164694d".to_string(),
+        endpoints: vec![
+            "http://192.0.2.4:2379".to_string(),
+            "http://192.0.2.5:2379".to_string(),
+        ],
+        promote_timeout_seconds: 120,
+    });
+    let m = &cluster.etcd.members[2];
+    let env = environment(&cluster, m);
+    assert_eq!(value(&env, "ETCD_INITIAL_CLUSTER_STATE"), Some("existing"));
+    let plan = host_plan(&cluster, 2);
+    let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["etcd", "pgha-etcd-promote"]);
+    let script = plan
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/pgha-etcd-promote") && f.kind == FileKind::Shell)
+        .expect("the promotion script");
+    assert_eq!(script.mode, 0o755);
+    for needle in [
+        "id=8e9e05c52164694d",
+        "--endpoints=http://192.0.2.4:2379,http://192.0.2.5:2379",
+        "timeout=120",
+        "member promote",
+        "member remove",
+    ] {
+        assert!(
+            script.content.contains(needle),
+            "{needle}: {}",
+            script.content
+        );
+    }
+    let unit = plan
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/pgha-etcd-promote.service"))
+        .expect("the promotion unit");
+    assert!(unit.content.contains(" etcd.service\n"), "{}", unit.content);
+    assert!(unit.content.contains("Type=oneshot"), "{}", unit.content);
+    let doc = pgha_config::cloud_init::render(&plan);
+    let etcd_start = doc.find("- etcd.service").expect("etcd started");
+    let promote_start = doc
+        .rfind("pgha-etcd-promote.service")
+        .expect("promotion started");
+    assert!(etcd_start < promote_start, "{doc}");
+    // The members that bootstrap together have neither.
+    cluster.etcd.join = None;
+    let plan = host_plan(&cluster, 2);
+    assert_eq!(plan.services.len(), 1);
 }

@@ -91,6 +91,32 @@ pub struct Etcd {
     /// TLS settings; plain HTTP when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<EtcdTls>,
+    /// Set when the member being rendered joins a running cluster instead of bootstrapping with
+    /// the others; `members` is then the cluster's current member list, this member included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<EtcdJoin>,
+}
+
+/// A member that joins a running cluster. It was added through the cluster's API as a
+/// **learner** (a member that receives the log but does not vote, so adding it cannot cost the
+/// cluster its quorum), its environment says `ETCD_INITIAL_CLUSTER_STATE=existing`, and its host
+/// promotes it to a voting member once it has caught up with the leader: only the host knows
+/// when its etcd is running, and etcd refuses the promotion of a learner that is behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdJoin {
+    /// The ID the cluster gave the member, hexadecimal (as `etcdctl member list` prints it).
+    pub member_id: String,
+    /// Client URLs of the members that were in the cluster: where the promotion is asked for.
+    pub endpoints: Vec<String>,
+    /// How long the host waits for its learner to catch up; then it removes the learner again,
+    /// so a member that cannot join leaves the cluster as it was.
+    #[serde(default = "promote_timeout")]
+    pub promote_timeout_seconds: u32,
+}
+
+fn promote_timeout() -> u32 {
+    defaults::ETCD_PROMOTE_TIMEOUT_SECS
 }
 
 impl EtcdMember {

@@ -1,13 +1,17 @@
 //! Renders an etcd host: its environment file, its systemd unit, its account and directories.
 //!
-//! Every member bootstraps together: `ETCD_INITIAL_CLUSTER` lists all members and the state is
-//! `new` on each of them (the tutorial started one member and added the others with
+//! The first members bootstrap together: `ETCD_INITIAL_CLUSTER` lists all members and the state
+//! is `new` on each of them (the tutorial started one member and added the others with
 //! `etcdctl member add`, a sequence that cannot be expressed as one file per host). Once a member
 //! has data in its data directory etcd ignores the `ETCD_INITIAL_*` settings, so the same file is
 //! right on every later start.
+//!
+//! A member added to a running cluster ([`crate::etcd::EtcdJoin`]: a replacement, or a cluster
+//! growing) was added as a learner through the API first; its file says `existing` with the
+//! cluster's member list at that moment, and its host runs `pgha-etcd-promote` after etcd starts.
 
 use crate::cluster::Cluster;
-use crate::etcd::{EtcdApi, EtcdMember};
+use crate::etcd::{EtcdApi, EtcdJoin, EtcdMember};
 use crate::firewall::{self, Port};
 use crate::host::{Directory, FileKind, HostPlan, HostRole, RenderedFile, Service, SystemUser};
 use crate::packages;
@@ -41,7 +45,15 @@ pub fn environment(cluster: &Cluster, member: &EtcdMember) -> Vec<(String, Strin
         ("ETCD_INITIAL_ADVERTISE_PEER_URLS", peer),
         ("ETCD_INITIAL_CLUSTER", etcd.initial_cluster()),
         ("ETCD_INITIAL_CLUSTER_TOKEN", etcd.token_for(&cluster.name)),
-        ("ETCD_INITIAL_CLUSTER_STATE", "new".to_string()),
+        (
+            "ETCD_INITIAL_CLUSTER_STATE",
+            if etcd.join.is_some() {
+                "existing"
+            } else {
+                "new"
+            }
+            .to_string(),
+        ),
         (
             "ETCD_HEARTBEAT_INTERVAL",
             etcd.heartbeat_interval_ms.to_string(),
@@ -101,6 +113,120 @@ pub fn service(cluster: &Cluster, member: &EtcdMember) -> Service {
         restart: "on-failure".to_string(),
         limit_nofile: Some(ETCD_LIMIT_NOFILE),
         timeout_sec: None,
+        reload_with_sighup: false,
+    }
+}
+
+/// Name of the unit that promotes a joining member (without `.service`).
+pub const PROMOTE_UNIT: &str = "pgha-etcd-promote";
+
+/// Path of the promotion script.
+pub fn promote_script_path(cluster: &Cluster) -> String {
+    format!("{}/{PROMOTE_UNIT}", cluster.layout().script_dir)
+}
+
+/// `etcdctl`, next to the etcd binary (both packages install it there).
+fn etcdctl(cluster: &Cluster) -> String {
+    let bin = cluster.layout().etcd_bin;
+    match bin.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => format!("{dir}/etcdctl"),
+        _ => "/usr/bin/etcdctl".to_string(),
+    }
+}
+
+/// The promotion script of a joining member: asks the cluster to promote the learner until etcd
+/// accepts (it refuses while the learner is behind the leader), and removes the learner when it
+/// has not caught up within the join's timeout, so a member that cannot join leaves the cluster
+/// as it was. A member that already votes (a later boot) is left alone.
+pub fn promote_script(cluster: &Cluster, member: &EtcdMember, join: &EtcdJoin) -> String {
+    let q = crate::pgbackrest::render::shell_quote;
+    let tls = cluster.etcd.tls.as_ref().map_or(String::new(), |t| {
+        format!(
+            " --cacert={} --cert={} --key={}",
+            q(&t.ca_file),
+            q(&t.cert_file),
+            q(&t.key_file)
+        )
+    });
+    format!(
+        r#"#!/bin/bash
+# Promotes etcd member {name} (learner {id}) of cluster {cluster} to a voting member once it has
+# caught up with the leader. Rendered by pgha: edit the cluster specification, not this file.
+set -u
+export ETCDCTL_API=3
+id={id}
+peer_url={peer}
+timeout={timeout}
+ctl() {{
+    {etcdctl} --endpoints={endpoints}{tls} --dial-timeout=2s --command-timeout=10s "$@"
+}}
+start=$(date +%s)
+attempt=1
+while true; do
+    if out=$(ctl member promote "$id" 2>&1); then
+        echo "pgha-etcd-promote: member $id is now a voting member"
+        exit 0
+    fi
+    case $out in
+        *"in sync with leader"*) why="the learner has not caught up with the leader yet" ;;
+        *"can only promote a learner member"*)
+            echo "pgha-etcd-promote: member $id already votes"
+            exit 0
+            ;;
+        *"member not found"*)
+            echo "pgha-etcd-promote: member $id is not in the cluster any more: $out" >&2
+            exit 1
+            ;;
+        *) why=$out ;;
+    esac
+    if (($(date +%s) - start >= timeout)); then
+        echo "pgha-etcd-promote: learner $id ($peer_url) did not catch up within ${{timeout}}s ($why); removing it, the cluster stays as it was" >&2
+        ctl member remove "$id" >&2 || true
+        exit 1
+    fi
+    echo "pgha-etcd-promote: attempt $attempt: $why; retrying in 5s"
+    attempt=$((attempt + 1))
+    sleep 5
+done
+"#,
+        name = member.name,
+        id = q(&join.member_id),
+        cluster = cluster.name,
+        peer = q(&member.peer_url(cluster.etcd.tls.is_some())),
+        timeout = join.promote_timeout_seconds,
+        etcdctl = q(&etcdctl(cluster)),
+        endpoints = q(&join.endpoints.join(",")),
+    )
+}
+
+/// The oneshot unit that runs the promotion after etcd has started.
+pub fn promote_service(cluster: &Cluster, member: &EtcdMember) -> Service {
+    Service {
+        name: PROMOTE_UNIT.to_string(),
+        description: format!(
+            "Promote etcd member {} of {} once it has caught up",
+            member.name, cluster.name
+        ),
+        user: "root".to_string(),
+        group: "root".to_string(),
+        exec_start: vec![promote_script_path(cluster)],
+        environment_files: Vec::new(),
+        environment: Vec::new(),
+        working_directory: "/".to_string(),
+        after: vec!["etcd.service".to_string()],
+        requires: Vec::new(),
+        requires_mounts_for: Vec::new(),
+        remain_after_exit: true,
+        service_type: "oneshot".to_string(),
+        kill_mode_process: false,
+        restart: "no".to_string(),
+        limit_nofile: None,
+        // The script's own deadline, plus the removal at its end.
+        timeout_sec: cluster
+            .etcd
+            .join
+            .as_ref()
+            .map(|j| j.promote_timeout_seconds.saturating_add(60)),
         reload_with_sighup: false,
     }
 }
@@ -184,6 +310,37 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         files.push(fw);
     }
     let install = packages::install(cluster, packages::Role::Etcd);
+    let mut services = vec![service];
+    if let Some(join) = &cluster.etcd.join {
+        files.push(RenderedFile {
+            path: promote_script_path(cluster),
+            content: promote_script(cluster, m, join),
+            mode: 0o755,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            sensitive: false,
+            kind: FileKind::Shell,
+        });
+        let promote = promote_service(cluster, m);
+        files.push(RenderedFile {
+            path: format!("{}/{PROMOTE_UNIT}.service", layout.systemd_dir),
+            content: systemd::unit(&promote),
+            mode: 0o644,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            sensitive: false,
+            kind: FileKind::SystemdUnit,
+        });
+        services.push(promote);
+        if let Some(dir) = parent_dir(&promote_script_path(cluster)) {
+            directories.push(Directory {
+                path: dir,
+                owner: "root".to_string(),
+                group: "root".to_string(),
+                mode: 0o755,
+            });
+        }
+    }
 
     HostPlan {
         host: m.name.clone(),
@@ -201,7 +358,7 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         directories,
         files,
         prepare_commands,
-        services: vec![service],
+        services,
         live_files: Vec::new(),
         role_passwords: Vec::new(),
     }
