@@ -4,7 +4,7 @@
 # on separate machines) and a root directory, and tests/standin/pgha-standin does for it what
 # cloud-init and systemd do for a VM: it applies the host's `cloud_init` document as it is.
 #
-#   etcd1..3  127.0.0.11-13     node1..3  127.0.0.21-23
+#   etcd1..3  127.0.0.11-13     node1..3  127.0.0.21-23   (etcd4..5, node4: 127.0.0.14-15, .24)
 #   S3        127.0.0.30:443    (moto behind stunnel; stands in for OCI Object Storage)
 #   HAProxy   127.0.0.40:5432   (health check GET /primary on 8008; stands in for the OCI NLB)
 #   metadata  127.0.0.41:80     (each host's bundle; stands in for OCI's instance metadata)
@@ -18,11 +18,9 @@ locals {
   standin      = "${local.repo_dir}/tests/standin/pgha-standin"
   services     = "${local.repo_dir}/tests/standin/local-services"
 
-  etcd_members = {
-    etcd1 = "127.0.0.11"
-    etcd2 = "127.0.0.12"
-    etcd3 = "127.0.0.13"
-  }
+  # var.etcd_members: etcd1..3 on 127.0.0.11-13 by default; growing it to five (127.0.0.14-15)
+  # adds members to the running cluster, shrinking it removes them.
+  etcd_members = var.etcd_members
   # var.db_nodes: node1..3 on 127.0.0.21-23 by default; a fourth can be added there.
   db_nodes   = var.db_nodes
   s3_address = "127.0.0.30"

@@ -49,6 +49,16 @@ variable "restapi_password" {
   default   = "Rest-local-e2e-5j1c"
 }
 
+variable "etcd_members" {
+  description = "The etcd hosts, name => loopback address (an odd number)."
+  type        = map(string)
+  default = {
+    etcd1 = "127.0.0.11"
+    etcd2 = "127.0.0.12"
+    etcd3 = "127.0.0.13"
+  }
+}
+
 variable "db_nodes" {
   description = "The database hosts, name => loopback address."
   type        = map(string)

@@ -8,6 +8,7 @@
 
 pub mod data_sources;
 pub mod docs;
+pub mod etcd_api;
 pub mod logging;
 pub mod oci;
 pub mod patroni_api;

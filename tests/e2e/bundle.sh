@@ -19,22 +19,6 @@
 # Uses run.sh's check, WORK, day2.sh's plan/apply helpers and lib.sh.
 # shellcheck disable=SC2317
 
-# bundle_vars JSON : merge JSON into the variables day2.sh left (so its cluster settings stay).
-bundle_vars() {
-    /usr/bin/python3 - "$WORK/tf/day2.auto.tfvars.json" "$1" <<'EOF'
-import json, sys
-path, extra = sys.argv[1], json.loads(sys.argv[2])
-try:
-    current = json.load(open(path))
-except FileNotFoundError:
-    current = {}
-current.update(extra)
-for k in [k for k, v in current.items() if v is None]:
-    del current[k]
-json.dump(current, open(path, "w"))
-EOF
-}
-
 # bundle_no_host_replaced : the plan changes pgha_patroni_node resources in place and their
 # metadata values, may update the cluster and the stanza, and touches no host.
 bundle_no_host_replaced() {
@@ -84,7 +68,7 @@ bundle_suite() {
     [[ -n $tagged ]] || tagged=$(e2e_members | awk '$2 != "leader" {print $1; exit}')
 
     # --- per-host settings and the backup set-up ---------------------------------------------
-    bundle_vars "{\"nofailover\": [\"$tagged\"], \"local_parameters\": {\"$tagged\": {\"log_min_duration_statement\": \"250\"}},
+    day2_merge_vars "{\"nofailover\": [\"$tagged\"], \"local_parameters\": {\"$tagged\": {\"log_min_duration_statement\": \"250\"}},
                   \"retention_full\": 3, \"process_max\": 3, \"full_backup_schedule\": \"30 2 * * 0\"}"
     check "bundle: a tag, a local parameter, retention, process-max and the schedule plan no host change (nodes, stanza and metadata values only)" \
         bundle_no_host_replaced
@@ -118,7 +102,7 @@ bundle_suite() {
 
     # --- passwords ------------------------------------------------------------------------------
     local new_super=Sup3r-rotated-9d4f new_repl=Repl-rotated-3h8k new_admin=Adm1n-rotated-6w2e new_rest=Rest-rotated-1t7y
-    bundle_vars "{\"superuser_password\": \"$new_super\", \"replication_password\": \"$new_repl\",
+    day2_merge_vars "{\"superuser_password\": \"$new_super\", \"replication_password\": \"$new_repl\",
                   \"admin_password\": \"$new_admin\", \"restapi_password\": \"$new_rest\"}"
     check "bundle: rotating four passwords plans no host change" bundle_no_host_replaced
     check "bundle: apply the new passwords" day2_apply
@@ -152,7 +136,7 @@ bundle_suite() {
         done
     }
     check "bundle: no new password in any plan or apply output" no_new_secret_in_output
-    bundle_vars '{"superuser_password": null, "replication_password": null, "admin_password": null, "restapi_password": null}'
+    day2_merge_vars '{"superuser_password": null, "replication_password": null, "admin_password": null, "restapi_password": null}'
     back() { day2_apply && bundle_wait_applied "the first passwords again" && bundle_login user=app_admin password=Adm1n-local-e2e-2p6z; }
     check "bundle: rotating back: applied everywhere, the first admin password logs in again" back
     check "bundle: the cluster is healthy after the rotations" e2e_wait_healthy 60
@@ -208,8 +192,8 @@ bundle_suite() {
     nodes=$(for h in "${E2E_DB_HOSTS[@]}"; do
         [[ $h == "$moved" ]] && printf '%s 127.0.0.29\n' "$h" || printf '%s %s\n' "$h" "${E2E_IP[$h]}"
     done | /usr/bin/python3 -c 'import json, sys; print(json.dumps(dict(l.split() for l in sys.stdin)))')
-    bundle_vars "{\"db_nodes\": $nodes}"
+    day2_merge_vars "{\"db_nodes\": $nodes}"
     check "bundle: a new address for $moved plans the replacement of its node and host (not applied)" address_replaces
-    bundle_vars '{"db_nodes": null}'
+    day2_merge_vars '{"db_nodes": null}'
     check "bundle: the plan at the end is empty" day2_plan_empty
 }

@@ -25,6 +25,23 @@ day2_vars() {
     printf '%s\n' "$1" >"$WORK/tf/day2.auto.tfvars.json"
 }
 
+# day2_merge_vars JSON : merge JSON into the variables of the last plan (null removes one), so
+# the settings of earlier steps stay.
+day2_merge_vars() {
+    /usr/bin/python3 - "$WORK/tf/day2.auto.tfvars.json" "$1" <<'EOF'
+import json, sys
+path, extra = sys.argv[1], json.loads(sys.argv[2])
+try:
+    current = json.load(open(path))
+except FileNotFoundError:
+    current = {}
+current.update(extra)
+for k in [k for k, v in current.items() if v is None]:
+    del current[k]
+json.dump(current, open(path, "w"))
+EOF
+}
+
 # day2_changes : plan, and print one line per planned change: "<address> <actions>".
 day2_changes() {
     local rc

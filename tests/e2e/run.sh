@@ -14,6 +14,8 @@
 #   - day 2 (terraform driver, tests/e2e/day2.sh): cluster-wide changes applied live through
 #     Patroni's REST API (rolling restart under a writer, reloads, synchronous mode, drift,
 #     switchover, a fourth node joining and leaving), never replacing a host
+#   - etcd membership (tests/e2e/etcd.sh): a member replaced, the cluster grown to five and
+#     shrunk to three, refusals at plan, a member removed by hand added back; no failover
 #   - host bundles (tests/e2e/bundle.sh): per-host files, backup settings and passwords change
 #     on the running hosts through their metadata values and reconcile timers, no host replaced;
 #     bad metadata values are refused
@@ -32,6 +34,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/day2.sh"
 # shellcheck source=bundle.sh
 . "$here/bundle.sh"
+# shellcheck source=etcd.sh
+. "$here/etcd.sh"
 
 DRIVER=${E2E_DRIVER:-terraform}
 passed=0
@@ -122,6 +126,15 @@ else
 fi
 e2e_table "$WORK" || true
 
+# E2E_ONLY=day2|bundle|etcd: that suite alone on the fresh cluster, then the teardown (while
+# working on one suite).
+if [[ -n ${E2E_ONLY:-} && $DRIVER == terraform ]]; then
+    "${E2E_ONLY}_suite"
+    summary
+    ((failed == 0))
+    exit
+fi
+
 leader=$(e2e_leader)
 leader_ip=${E2E_IP[$leader]}
 
@@ -205,6 +218,9 @@ if [[ $DRIVER == terraform ]]; then
     bundle_start=$SECONDS
     bundle_suite
     pgha_log "host bundle checks took $((SECONDS - bundle_start))s"
+    etcd_start=$SECONDS
+    etcd_suite
+    pgha_log "etcd membership checks took $((SECONDS - etcd_start))s"
     # Day 2 moved the leader (rolling restart, switchover).
     leader=$(e2e_leader)
     leader_ip=${E2E_IP[$leader]}

@@ -125,6 +125,14 @@ pub fn promote_script_path(cluster: &Cluster) -> String {
     format!("{}/{PROMOTE_UNIT}", cluster.layout().script_dir)
 }
 
+/// The environment file a joining member's host writes before etcd first starts: the
+/// cluster's member list at that moment as `ETCD_INITIAL_CLUSTER`. Members added in the same
+/// apply are all in the cluster by the time any of their hosts boots, but not when each was
+/// added, and etcd refuses to join with a member list that differs from the cluster's.
+pub fn join_env_path(cluster: &Cluster) -> String {
+    format!("{}.join", cluster.layout().etcd_config)
+}
+
 /// `etcdctl`, next to the etcd binary (both packages install it there).
 fn etcdctl(cluster: &Cluster) -> String {
     let bin = cluster.layout().etcd_bin;
@@ -134,10 +142,12 @@ fn etcdctl(cluster: &Cluster) -> String {
     }
 }
 
-/// The promotion script of a joining member: asks the cluster to promote the learner until etcd
-/// accepts (it refuses while the learner is behind the leader), and removes the learner when it
-/// has not caught up within the join's timeout, so a member that cannot join leaves the cluster
-/// as it was. A member that already votes (a later boot) is left alone.
+/// The join script of a joining member. `prepare` (before etcd's first start) writes the
+/// cluster's current member list to [`join_env_path`]; then, after etcd has started, it asks the
+/// cluster to promote the learner until etcd accepts (it refuses while the learner is behind the
+/// leader), and removes the learner when it has not caught up within the join's timeout, so a
+/// member that cannot join leaves the cluster as it was. A member that already votes (a later
+/// boot) is left alone.
 pub fn promote_script(cluster: &Cluster, member: &EtcdMember, join: &EtcdJoin) -> String {
     let q = crate::pgbackrest::render::shell_quote;
     let tls = cluster.etcd.tls.as_ref().map_or(String::new(), |t| {
@@ -162,6 +172,43 @@ ctl() {{
 }}
 start=$(date +%s)
 attempt=1
+if [[ ${{1:-}} == prepare ]]; then
+    # etcd reads ETCD_INITIAL_* only while its data directory is empty.
+    if [[ -d {data_dir}/member ]]; then
+        exit 0
+    fi
+    while true; do
+        initial=""
+        found=0
+        if list=$(ctl member list 2>&1); then
+            while IFS=', ' read -r mid status mname mpeer _; do
+                [[ -n $mid ]] || continue
+                if [[ $mid == "$id" ]]; then
+                    mname={name}
+                    found=1
+                elif [[ $status != started ]]; then
+                    mname=unstarted-$mid
+                fi
+                initial+="${{initial:+,}}$mname=$mpeer"
+            done <<<"$list"
+        fi
+        if ((found)); then
+            umask 027
+            printf 'ETCD_INITIAL_CLUSTER="%s"\n' "$initial" >{join_env}.tmp
+            chgrp {group} {join_env}.tmp
+            mv {join_env}.tmp {join_env}
+            echo "pgha-etcd-promote: joining the cluster as it is now: $initial"
+            exit 0
+        fi
+        if (($(date +%s) - start >= timeout)); then
+            echo "pgha-etcd-promote: member $id is not in the cluster's member list after ${{timeout}}s: $list" >&2
+            exit 1
+        fi
+        echo "pgha-etcd-promote: attempt $attempt: the member list does not have $id yet; retrying in 5s"
+        attempt=$((attempt + 1))
+        sleep 5
+    done
+fi
 while true; do
     if out=$(ctl member promote "$id" 2>&1); then
         echo "pgha-etcd-promote: member $id is now a voting member"
@@ -196,6 +243,9 @@ done
         timeout = join.promote_timeout_seconds,
         etcdctl = q(&etcdctl(cluster)),
         endpoints = q(&join.endpoints.join(",")),
+        data_dir = q(&cluster.layout().etcd_data_dir),
+        join_env = q(&join_env_path(cluster)),
+        group = q(&cluster.layout().etcd_user),
     )
 }
 
@@ -251,7 +301,12 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let env_text = systemd::env_file(&header, &env);
 
-    let service = service(cluster, m);
+    let mut service = service(cluster, m);
+    if cluster.etcd.join.is_some() {
+        service
+            .environment_files
+            .push(format!("-{}", join_env_path(cluster)));
+    }
     let unit_text = systemd::unit(&service);
 
     let config_dir = parent_dir(&layout.etcd_config);
@@ -312,6 +367,10 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
     let install = packages::install(cluster, packages::Role::Etcd);
     let mut services = vec![service];
     if let Some(join) = &cluster.etcd.join {
+        prepare_commands.push(vec![
+            promote_script_path(cluster),
+            "prepare".to_string(),
+        ]);
         files.push(RenderedFile {
             path: promote_script_path(cluster),
             content: promote_script(cluster, m, join),

@@ -4,6 +4,22 @@
 //! `pgha_config::validate`, on a cluster whose etcd members are this resource's `members` map.
 //! Members reference each other, so the map comes from a `locals` value shared by every member
 //! (never from another member's outputs, which would be a cycle).
+//!
+//! Membership acts on the running cluster through etcd's v3 API ([`crate::etcd_api`]):
+//!
+//! - **create**: when a sibling in `members` answers, the cluster exists, so the member is added
+//!   as a learner (`MemberAdd`) and its documents say `existing` with the cluster's member list;
+//!   its host promotes it once it has caught up (`pgha-etcd-promote`, see
+//!   `pgha_config::etcd::render`). The plan shows those documents as known after apply. When no
+//!   sibling answers, the members bootstrap together (`new`), as at the first apply.
+//! - **update**: a member's documents are its first boot's; a change of `members` alone (a
+//!   sibling added or removed) keeps them, so no host is replaced. The plan refuses a change
+//!   that drops a majority of the current members at once.
+//! - **destroy**: the plan refuses when removing the member would leave fewer healthy voting
+//!   members than the smaller cluster's quorum; the apply removes it (`MemberRemove`). When no
+//!   member answers (the whole cluster is being destroyed) there is nothing to remove.
+//! - **read**: a member missing from the member list (removed by hand) is gone: the next plan
+//!   adds it again.
 
 use pgha_config::cluster::{Cluster, LogCleanup};
 use pgha_config::etcd::{host_for_url, Etcd, EtcdMember, EtcdTls};
@@ -16,7 +32,12 @@ use super::cluster_map::{
     self as map, attr, companion_address, companion_secrets, files_type, files_value, flag,
     nonempty, number, platform, platform_block, report, steps, string, HostKind, Step::I, Step::K,
 };
-use super::rendering::{Renderer, SCHEMA_VERSION};
+use super::rendering::{arguments, errors_only, Rendered, Renderer, SCHEMA_VERSION};
+use crate::etcd_api::{quorum, EtcdApi, EtcdError, EtcdMemberInfo};
+use async_trait::async_trait;
+use pgha_config::etcd::EtcdJoin;
+use std::time::{Duration, Instant};
+use tfplugin::{ApplyRequest, PlanRequest, PlanResponse, Resource};
 
 /// Full type name.
 pub const TYPE_NAME: &str = "pgha_etcd_member";
@@ -52,7 +73,9 @@ pub fn schema() -> Schema {
         Block::new(
             "One etcd member of the cluster's DCS: renders its environment file, systemd unit and \
          a cloud-init document for its instance. Every argument is checked by the pgha \
-         library at plan time; nothing is contacted.",
+         library at plan time. Creating a member while the cluster runs adds it through etcd's \
+         v3 API (as a learner, promoted by its host once it has caught up); destroying one \
+         removes it, and is refused when that would cost the cluster its quorum.",
         )
         .attribute(
             Attribute::string("id")
@@ -83,9 +106,10 @@ pub fn schema() -> Schema {
             Attribute::new("members", Type::map(Type::String))
                 .required()
                 .describe(
-                    "The full initial cluster, this member included: `name = \"address\"` or \
+                    "Every member of the cluster, this member included: `name = \"address\"` or \
                  `name = \"address:peer_port\"` (IPv6 as `[addr]:port`). Take it from a \
-                 `locals` value shared by all members.",
+                 `locals` value shared by all members. Growing or shrinking it adds or removes \
+                 members on the running cluster; the others keep their documents.",
                 ),
         )
         .attribute(Attribute::string("cluster_name").required().describe(
@@ -110,6 +134,23 @@ pub fn schema() -> Schema {
         )
         .attribute(Attribute::string("data_dir").describe(
             "Data directory. Default `/var/lib/etcd`. Changing it replaces the resource.",
+        ))
+        .attribute(Attribute::bool("allow_even_members").describe(
+            "Allow an even number of `members`. An even count tolerates no more failures than \
+             the odd count below it and splits evenly in a partition. Default `false`.",
+        ))
+        .attribute(Attribute::string("member_id").computed().describe(
+            "The member's ID in the etcd cluster, hexadecimal as `etcdctl member list` prints \
+             it: known after a member joined a running cluster, read from the member list for \
+             the members that bootstrapped together.",
+        ))
+        .attribute(Attribute::string("initial_cluster_state").computed().describe(
+            "`new` (bootstrapped with the other members) or `existing` (added to a running \
+             cluster as a learner, then promoted by its host).",
+        ))
+        .attribute(Attribute::string("initial_cluster").computed().describe(
+            "`ETCD_INITIAL_CLUSTER` as this member was created with: every member then, as \
+             `name=peer_url`.",
         ))
         .attribute(
             Attribute::string("env_file")
@@ -219,6 +260,21 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<(Cluster, usize)> {
     };
 
     let listed = map::string_map(args, "members");
+    if listed.len() % 2 == 0 && !flag(args, "allow_even_members", false) {
+        diags.error_at(
+            attr("members"),
+            "An even number of etcd members",
+            format!(
+                "`members` has {n} members. {n} members tolerate as many failures as {odd}, and \
+                 a partition can split them evenly with no side keeping a quorum. Use {odd} or \
+                 {next}, or set `allow_even_members = true` for a step in between.",
+                n = listed.len(),
+                odd = listed.len().saturating_sub(1),
+                next = listed.len() + 1
+            ),
+        );
+        return None;
+    }
     if !listed.contains_key(&name) {
         diags.error_at(
             attr("members"),
@@ -299,6 +355,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<(Cluster, usize)> {
             election_timeout_ms: election,
             api,
             tls,
+            join: None,
         },
         // The database tier is not this resource's: one neutral node so the whole-cluster
         // rules run. Its findings fall outside this resource's paths.
@@ -370,6 +427,9 @@ impl Renderer for EtcdMemberResource {
     const TYPE_NAME: &'static str = TYPE_NAME;
     const OUTPUTS: &'static [&'static str] = &[
         "id",
+        "member_id",
+        "initial_cluster_state",
+        "initial_cluster",
         "env_file",
         "unit",
         "files",
@@ -389,29 +449,7 @@ impl Renderer for EtcdMemberResource {
         if report(diags, &findings, |p| attribute_for(p, &cluster, own), &[]) {
             return None;
         }
-        let plan = pgha_config::etcd::render::host_plan(&cluster, own);
-        let member = cluster.etcd.members.get(own)?;
-        let tls = cluster.etcd.tls.is_some();
-        let file_of = |kind: pgha_config::host::FileKind| {
-            plan.files
-                .iter()
-                .find(|f| f.kind == kind)
-                .map(|f| Value::from(f.content.as_str()))
-                .unwrap_or(Value::Null)
-        };
-        Some(vec![
-            ("id", Value::from(member.name.as_str())),
-            ("env_file", file_of(pgha_config::host::FileKind::EnvFile)),
-            ("unit", file_of(pgha_config::host::FileKind::SystemdUnit)),
-            ("files", files_value(&plan.files)),
-            (
-                "cloud_init",
-                Value::from(pgha_config::cloud_init::render(&plan)),
-            ),
-            ("client_url", Value::from(member.client_url(tls))),
-            ("client_endpoint", Value::from(member.client_host_port())),
-            ("peer_url", Value::from(member.peer_url(tls))),
-        ])
+        outputs(&cluster, own)
     }
 
     fn replacements(prior: &Value, planned: &Value) -> Vec<AttributePath> {
@@ -427,6 +465,621 @@ impl Renderer for EtcdMemberResource {
         .filter(|k| prior.get(k) != planned.get(k))
         .map(attr)
         .collect()
+    }
+}
+
+/// The outputs of member `own` of `cluster` (bootstrapping with the others, or joining when
+/// `cluster.etcd.join` is set).
+fn outputs(cluster: &Cluster, own: usize) -> Option<Vec<(&'static str, Value)>> {
+    {
+        let plan = pgha_config::etcd::render::host_plan(&cluster, own);
+        let member = cluster.etcd.members.get(own)?;
+        let tls = cluster.etcd.tls.is_some();
+        let file_of = |kind: pgha_config::host::FileKind| {
+            plan.files
+                .iter()
+                .find(|f| f.kind == kind)
+                .map(|f| Value::from(f.content.as_str()))
+                .unwrap_or(Value::Null)
+        };
+        let join = cluster.etcd.join.as_ref();
+        Some(vec![
+            ("id", Value::from(member.name.as_str())),
+            (
+                "member_id",
+                join.map_or(Value::Null, |j| Value::from(j.member_id.as_str())),
+            ),
+            (
+                "initial_cluster_state",
+                Value::from(if join.is_some() { "existing" } else { "new" }),
+            ),
+            (
+                "initial_cluster",
+                Value::from(cluster.etcd.initial_cluster()),
+            ),
+            ("env_file", file_of(pgha_config::host::FileKind::EnvFile)),
+            ("unit", file_of(pgha_config::host::FileKind::SystemdUnit)),
+            ("files", files_value(&plan.files)),
+            (
+                "cloud_init",
+                Value::from(pgha_config::cloud_init::render(&plan)),
+            ),
+            ("client_url", Value::from(member.client_url(tls))),
+            ("client_endpoint", Value::from(member.client_host_port())),
+            ("peer_url", Value::from(member.peer_url(tls))),
+        ])
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Membership on the running cluster
+
+/// How long a plan looks for a running cluster: short, so the first plan of a new cluster (where
+/// nothing answers) stays quick.
+const PROBE: Duration = Duration::from_secs(3);
+/// How long create waits for a learner slot (etcd admits one learner at a time: members added
+/// in one apply join one after the other) and destroy for an answer.
+const JOIN_WAIT: Duration = Duration::from_secs(600);
+const REMOVE_WAIT: Duration = Duration::from_secs(60);
+/// The arguments whose change leaves a member's documents as they are: they were its first
+/// boot's, and etcd reads `ETCD_INITIAL_*` only then.
+const MEMBERSHIP_ONLY: &[&str] = &["members", "allow_even_members"];
+
+/// The `pgha_etcd_member` resource: rendering plus membership on the running cluster.
+pub struct EtcdMemberLive;
+
+fn rendered() -> Rendered<EtcdMemberResource> {
+    Rendered::new()
+}
+
+/// Client URLs of the members in `state`'s `members` map other than this one (the map gives
+/// peer ports only; siblings serve clients on the default port).
+fn sibling_urls(state: &Value) -> Vec<String> {
+    let own = string(state, "name").unwrap_or_default();
+    let tls = !state.get("tls").is_null();
+    map::string_map(state, "members")
+        .into_iter()
+        .filter(|(name, _)| *name != own)
+        .map(|(_, spec)| {
+            let (address, _) = split_member(&spec);
+            let scheme = if tls { "https" } else { "http" };
+            format!(
+                "{scheme}://{}:{}",
+                host_for_url(&address),
+                defaults::ETCD_CLIENT_PORT
+            )
+        })
+        .collect()
+}
+
+/// The member list, when any of `urls` answers within `wait`.
+async fn live_members(urls: Vec<String>, wait: Duration) -> Option<Vec<EtcdMemberInfo>> {
+    if urls.is_empty() {
+        return None;
+    }
+    let api = EtcdApi::new(urls).ok()?;
+    match api.members(wait).await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::info!("etcd member list not read: {e}");
+            None
+        }
+    }
+}
+
+/// This member in a member list: by peer URL (a member added through the API has no name
+/// until it starts).
+fn find<'a>(list: &'a [EtcdMemberInfo], state: &Value) -> Option<&'a EtcdMemberInfo> {
+    let peer = string(state, "peer_url").unwrap_or_default();
+    let name = string(state, "name").unwrap_or_default();
+    list.iter()
+        .find(|m| m.peer_urls.iter().any(|u| *u == peer))
+        .or_else(|| list.iter().find(|m| m.started() && m.name == name))
+}
+
+/// What removing a member would do to the cluster's quorum.
+enum Removal {
+    /// Safe: the voting members left include a healthy quorum of their own number.
+    Safe,
+    /// The cluster has no quorum now (most members already gone): etcd could not remove a
+    /// member anyway.
+    NoQuorumNow(String),
+    /// It would leave fewer healthy voting members than the smaller cluster's quorum.
+    WouldLoseQuorum(String),
+}
+
+/// Checks removing `target` from `list` (each voting member's health asked at its client URL).
+async fn removal(list: &[EtcdMemberInfo], target: &EtcdMemberInfo) -> Removal {
+    if target.is_learner {
+        return Removal::Safe;
+    }
+    let voting: Vec<&EtcdMemberInfo> = list.iter().filter(|m| !m.is_learner).collect();
+    let mut healthy = Vec::new();
+    for m in &voting {
+        if let Some(url) = m.client_urls.first() {
+            if crate::etcd_api::healthy(url).await {
+                healthy.push(m.id);
+            }
+        }
+    }
+    let name = |id: u64| {
+        list.iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| format!("{id:x}"), |m| m.name.clone())
+    };
+    if healthy.len() < quorum(voting.len()) {
+        return Removal::NoQuorumNow(format!(
+            "{} of its {} voting members are healthy",
+            healthy.len(),
+            voting.len()
+        ));
+    }
+    let left = voting.len() - 1;
+    let healthy_left: Vec<String> = healthy
+        .iter()
+        .filter(|id| **id != target.id)
+        .map(|id| name(*id))
+        .collect();
+    if left == 0 {
+        return Removal::WouldLoseQuorum("it is the cluster's only voting member".to_string());
+    }
+    let need = quorum(left);
+    if healthy_left.len() < need {
+        return Removal::WouldLoseQuorum(format!(
+            "{left} voting members would be left and {} of them are healthy ({}); their quorum \
+             is {need}",
+            healthy_left.len(),
+            if healthy_left.is_empty() {
+                "none".to_string()
+            } else {
+                healthy_left.join(", ")
+            }
+        ));
+    }
+    Removal::Safe
+}
+
+/// Whether one more (unstarted) voting member keeps the cluster's quorum: its healthy voting
+/// members must be a quorum of their number plus one. Says how, or `None`.
+async fn voting_margin(api: &EtcdApi) -> Option<String> {
+    let list = api.members(Duration::from_secs(10)).await.ok()?;
+    let voting: Vec<&EtcdMemberInfo> = list.iter().filter(|m| !m.is_learner).collect();
+    let mut healthy = 0;
+    for m in &voting {
+        if let Some(url) = m.client_urls.first() {
+            if crate::etcd_api::healthy(url).await {
+                healthy += 1;
+            }
+        }
+    }
+    let need = quorum(voting.len() + 1);
+    (healthy >= need).then(|| {
+        format!(
+            "{healthy} healthy of {} voting members with it, quorum {need}",
+            voting.len() + 1
+        )
+    })
+}
+
+/// `planned` with the membership-dependent outputs unknown (a member that joins at apply).
+fn joining(mut planned: Value) -> Value {
+    for out in [
+        "member_id",
+        "initial_cluster_state",
+        "initial_cluster",
+        "env_file",
+        "unit",
+        "files",
+        "cloud_init",
+    ] {
+        planned.set(out, Value::Unknown);
+    }
+    planned
+}
+
+/// The refusal of a change of `members` that drops a majority of the current members at once
+/// (reported by the first remaining member only, so it is shown once).
+fn shrink_problem(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    let old = map::string_map(prior, "members");
+    let new = map::string_map(planned, "members");
+    let kept: Vec<&String> = old.keys().filter(|k| new.contains_key(*k)).collect();
+    let me = string(planned, "name").unwrap_or_default();
+    if kept.first().map(|k| k.as_str()) != Some(me.as_str()) {
+        return;
+    }
+    let need = quorum(old.len());
+    if kept.len() < need {
+        let removed: Vec<&str> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        diags.error_at(
+            attr("members"),
+            "Too many etcd members removed at once",
+            format!(
+                "This change removes {} of the {} members ({}), leaving {}: fewer than the {} the \
+                 cluster needs for its quorum while the removals happen. Remove at most {} \
+                 member(s) per apply.",
+                removed.len(),
+                old.len(),
+                removed.join(", "),
+                kept.len(),
+                need,
+                old.len() - need
+            ),
+        );
+    }
+}
+
+/// Adds this member to the running cluster as a learner and renders its documents from the
+/// member list the cluster answered with.
+async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    let mut found = Diagnostics::default();
+    let built = build(args, &mut found);
+    errors_only(found, diags);
+    let (mut cluster, own) = built?;
+    let me = cluster.etcd.members.get(own)?.clone();
+    let tls = cluster.etcd.tls.is_some();
+    let peer = me.peer_url(tls);
+    let api = match EtcdApi::new(sibling_urls(args)) {
+        Ok(a) => a,
+        Err(e) => {
+            diags.error("Cannot reach the etcd cluster", e.to_string());
+            return None;
+        }
+    };
+    let list = match api.members(Duration::from_secs(30)).await {
+        Ok(l) => l,
+        Err(e) => {
+            diags.error_at(
+                attr("members"),
+                "Cannot read the etcd member list",
+                format!("Joining {} needs the running cluster: {e}", me.name),
+            );
+            return None;
+        }
+    };
+    let existing = list.iter().find(|m| m.peer_urls.contains(&peer)).cloned();
+    let (added, list) = match existing {
+        Some(m) if m.started() => {
+            diags.error_at(
+                attr("name"),
+                "This member is already in the etcd cluster",
+                format!(
+                    "Member {} ({}, {peer}) is a started member of the cluster, so it was not \
+                     created by this resource instance. Import it (`terraform import` with the \
+                     member's name) or remove it first (`etcdctl member remove {}`).",
+                    m.hex_id(),
+                    m.name,
+                    m.hex_id()
+                ),
+            );
+            return None;
+        }
+        // Added by an earlier apply that stopped before its host started: use it.
+        Some(m) => (m, list),
+        None => {
+            let started = Instant::now();
+            let mut attempt = 0u32;
+            loop {
+                match api.add(&peer, true, Duration::from_secs(30)).await {
+                    Ok(done) => break done,
+                    Err(EtcdError::Refused { message, .. })
+                        if message.contains("too many learner") && started.elapsed() < JOIN_WAIT =>
+                    {
+                        // etcd admits one learner at a time, and a learner's host starts only
+                        // after every member of this apply is created (Terraform orders
+                        // resources, not their instances): waiting could not end. Add this one
+                        // as a voting member when the cluster keeps its quorum with it unstarted.
+                        if let Some(margin) = voting_margin(&api).await {
+                            match api.add(&peer, false, Duration::from_secs(30)).await {
+                                Ok(done) => {
+                                    diags.warning_at(
+                                        attr("name"),
+                                        "Added as a voting member, not as a learner",
+                                        format!(
+                                            "The cluster already has a learner (etcd admits one \
+                                             at a time), so {} was added as a voting member \
+                                             before it started: {margin}. Its host starts it \
+                                             next; until then it counts against the quorum.",
+                                            me.name
+                                        ),
+                                    );
+                                    break done;
+                                }
+                                Err(e) => {
+                                    diags.error_at(
+                                        attr("name"),
+                                        "etcd did not add the member",
+                                        format!("MemberAdd of {} ({peer}): {e}", me.name),
+                                    );
+                                    return None;
+                                }
+                            }
+                        }
+                        attempt += 1;
+                        tracing::info!(
+                            member = me.name.as_str(),
+                            attempt,
+                            "the cluster admits one learner at a time and has one: waiting for \
+                             its promotion ({message})"
+                        );
+                        if !crate::patroni_api::pause(Duration::from_secs(5)).await {
+                            diags.error("Interrupted", "Terraform asked the provider to stop.");
+                            return None;
+                        }
+                    }
+                    Err(e) => {
+                        diags.error_at(
+                            attr("name"),
+                            "etcd did not add the member",
+                            format!("MemberAdd of {} ({peer}) as a learner: {e}", me.name),
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+    };
+    tracing::info!(
+        member = me.name.as_str(),
+        id = added.hex_id().as_str(),
+        "added to the etcd cluster as a learner; its host promotes it once it has caught up"
+    );
+    let names = map::string_map(args, "members");
+    let mut members = Vec::new();
+    let mut own_index = 0;
+    for m in &list {
+        let url = m.peer_urls.first().cloned().unwrap_or_default();
+        let host_port = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        let (address, port) = split_member(host_port);
+        let name = if m.id == added.id {
+            own_index = members.len();
+            me.name.clone()
+        } else if m.started() {
+            m.name.clone()
+        } else {
+            // Another learner that has not started: its name from `members`, by address.
+            names
+                .iter()
+                .find(|(_, spec)| split_member(spec).0 == address)
+                .map(|(n, _)| n.clone())
+                .unwrap_or_else(|| format!("pending-{}", m.hex_id()))
+        };
+        if m.id == added.id {
+            members.push(me.clone());
+        } else {
+            members.push(EtcdMember {
+                name,
+                address,
+                client_port: defaults::ETCD_CLIENT_PORT,
+                peer_port: port
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(defaults::ETCD_PEER_PORT),
+                availability_domain: None,
+            });
+        }
+    }
+    let endpoints: Vec<String> = list
+        .iter()
+        .filter(|m| m.id != added.id && !m.is_learner)
+        .flat_map(|m| m.client_urls.iter().cloned())
+        .collect();
+    cluster.etcd.members = members;
+    cluster.etcd.join = Some(EtcdJoin {
+        member_id: added.hex_id(),
+        endpoints,
+        promote_timeout_seconds: defaults::ETCD_PROMOTE_TIMEOUT_SECS,
+    });
+    let outs = outputs(&cluster, own_index)?;
+    let mut state = arguments::<EtcdMemberResource>(args);
+    for (k, v) in outs {
+        state.set(k, v);
+    }
+    Some(state)
+}
+
+#[async_trait]
+impl Resource for EtcdMemberLive {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        rendered().validate(config, diags).await;
+    }
+
+    async fn plan(
+        &self,
+        request: PlanRequest<'_>,
+        diags: &mut Diagnostics,
+    ) -> Option<PlanResponse> {
+        if request.proposed.is_null() {
+            // Destroy: refused here, before anything (its host first) is destroyed, when the
+            // cluster could not lose this member.
+            if let Some(prior) = request.prior {
+                let mut urls = sibling_urls(prior);
+                urls.extend(string(prior, "client_url"));
+                if let Some(list) = live_members(urls, PROBE).await {
+                    if let Some(target) = find(&list, prior) {
+                        if let Removal::WouldLoseQuorum(why) = removal(&list, target).await {
+                            diags.error(
+                                "Removing this etcd member would cost the cluster its quorum",
+                                format!(
+                                    "{} ({}) cannot be removed now: {why}. Bring the other \
+                                     members back first; nothing was changed.",
+                                    target.name,
+                                    target.hex_id()
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+            }
+            return Some(PlanResponse::default());
+        }
+        let mut response = rendered().plan(request, diags).await?;
+        let known = arguments::<EtcdMemberResource>(&response.planned).is_wholly_known();
+        match request.prior {
+            Some(prior) if response.requires_replace.is_empty() && known => {
+                shrink_problem(prior, &response.planned, diags);
+                if diags.has_errors() {
+                    return None;
+                }
+                let schema = schema();
+                let args_changed: Vec<&str> = schema
+                    .block
+                    .attributes
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .chain(schema.block.blocks.iter().map(|b| b.type_name.as_str()))
+                    .filter(|n| !EtcdMemberResource::OUTPUTS.contains(n))
+                    .filter(|n| prior.get(n) != response.planned.get(n))
+                    .collect();
+                let prior_rendered = !prior.get("cloud_init").is_null();
+                if prior_rendered && args_changed.iter().all(|n| MEMBERSHIP_ONLY.contains(n)) {
+                    for out in EtcdMemberResource::OUTPUTS {
+                        response.planned.set(*out, prior.get(out).clone());
+                    }
+                } else if prior.get("initial_cluster_state").as_str() == Some("existing") {
+                    diags.error(
+                        "This change needs a new etcd member",
+                        format!(
+                            "{} joined the running cluster; its documents hold the member list \
+                             of that moment. Replace it (`terraform apply -replace`) to change \
+                             {}.",
+                            string(prior, "name").unwrap_or_default(),
+                            args_changed.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+            None if known => {
+                if live_members(sibling_urls(&response.planned), PROBE)
+                    .await
+                    .is_some()
+                {
+                    response.planned = joining(response.planned);
+                }
+            }
+            _ => {}
+        }
+        Some(response)
+    }
+
+    async fn apply(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Option<Value> {
+        if request.planned.is_null() {
+            let Some(prior) = request.prior else {
+                return Some(Value::Null);
+            };
+            let name = string(prior, "name").unwrap_or_default();
+            let mut urls = sibling_urls(prior);
+            urls.extend(string(prior, "client_url"));
+            let Some(list) = live_members(urls.clone(), Duration::from_secs(10)).await else {
+                diags.warning(
+                    "No etcd member answered; nothing removed",
+                    format!(
+                        "{name} was forgotten without MemberRemove: no member answered at {} \
+                         (the whole cluster is going, or unreachable from here). If the \
+                         cluster still runs, remove it there: `etcdctl member remove`.",
+                        urls.join(", ")
+                    ),
+                );
+                return Some(Value::Null);
+            };
+            let Some(target) = find(&list, prior).cloned() else {
+                tracing::info!(member = name.as_str(), "not in the etcd member list: nothing to remove");
+                return Some(Value::Null);
+            };
+            match removal(&list, &target).await {
+                Removal::Safe => {}
+                Removal::NoQuorumNow(why) => {
+                    diags.warning(
+                        "The etcd cluster has no quorum; nothing removed",
+                        format!(
+                            "{name} ({}) was forgotten without MemberRemove: {why}, and etcd \
+                             changes its membership only with a quorum (the whole cluster is \
+                             going, or most of it is down).",
+                            target.hex_id()
+                        ),
+                    );
+                    return Some(Value::Null);
+                }
+                Removal::WouldLoseQuorum(why) => {
+                    diags.error(
+                        "Removing this etcd member would cost the cluster its quorum",
+                        format!("{name} ({}) was not removed: {why}.", target.hex_id()),
+                    );
+                    return None;
+                }
+            }
+            let api = EtcdApi::new(urls).ok()?;
+            if let Err(e) = api.remove(target.id, REMOVE_WAIT).await {
+                diags.error(
+                    "etcd did not remove the member",
+                    format!("MemberRemove of {name} ({}): {e}", target.hex_id()),
+                );
+                return None;
+            }
+            tracing::info!(member = name.as_str(), id = target.hex_id().as_str(), "removed from the etcd cluster");
+            return Some(Value::Null);
+        }
+        if request.prior.is_none() && !request.planned.get("cloud_init").is_known() {
+            return join(request.planned, diags).await;
+        }
+        if request.planned.is_wholly_known() {
+            // Rendered at plan (a new cluster's member, or documents kept from the first boot).
+            return Some(request.planned.clone());
+        }
+        rendered().apply(request, diags).await
+    }
+
+    async fn read(&self, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let _ = diags;
+        if state.get("cloud_init").is_null() {
+            return Some(state.clone());
+        }
+        let mut urls = sibling_urls(state);
+        urls.extend(string(state, "client_url"));
+        let Some(list) = live_members(urls, PROBE).await else {
+            return Some(state.clone());
+        };
+        match find(&list, state) {
+            None => {
+                tracing::info!(
+                    member = string(state, "name").unwrap_or_default().as_str(),
+                    "not in the etcd member list: removed outside Terraform"
+                );
+                Some(Value::Null)
+            }
+            Some(m) => {
+                let mut next = state.clone();
+                if next.get("member_id").is_null() {
+                    next.set("member_id", Value::from(m.hex_id()));
+                }
+                Some(next)
+            }
+        }
+    }
+
+    async fn import(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        rendered().import(id, diags).await
+    }
+
+    async fn upgrade(
+        &self,
+        version: i64,
+        prior: &serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        rendered().upgrade(version, prior, diags).await
     }
 }
 

@@ -21,7 +21,7 @@ pub mod rendering;
 /// Every resource the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(rendering::Rendered::<etcd_member::EtcdMemberResource>::new()),
+        Arc::new(etcd_member::EtcdMemberLive),
         Arc::new(patroni_cluster::PatroniClusterResource),
         Arc::new(rendering::Rendered::<patroni_node::PatroniNodeResource>::new()),
         Arc::new(patroni_switchover::PatroniSwitchoverResource),

@@ -635,6 +635,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<Cluster> {
                     key_file: key.unwrap_or_default(),
                 }
             }),
+            join: None,
         },
         patroni: Patroni {
             version: patroni_version,

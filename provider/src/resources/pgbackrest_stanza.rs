@@ -413,6 +413,7 @@ pub(crate) fn companion_cluster(spec: &StanzaSpec) -> Cluster {
             election_timeout_ms: defaults::ETCD_ELECTION_TIMEOUT_MS,
             api: Default::default(),
             tls: None,
+            join: None,
         },
         patroni: Patroni {
             synchronous_mode: false,

@@ -71,7 +71,7 @@ impl<R> Rendered<R> {
 }
 
 /// `state` without the computed attributes: the arguments.
-fn arguments<R: Renderer>(state: &Value) -> Value {
+pub(crate) fn arguments<R: Renderer>(state: &Value) -> Value {
     without(state, R::OUTPUTS)
 }
 
