@@ -97,10 +97,13 @@ fn members_of(body: &Json, url: &str) -> Result<Vec<EtcdMemberInfo>, EtcdError> 
     };
     raw.into_iter()
         .map(|m| {
-            let id = m.id.as_ref().and_then(parse_id).ok_or_else(|| EtcdError::Refused {
-                url: url.to_string(),
-                message: "a member without an ID".to_string(),
-            })?;
+            let id =
+                m.id.as_ref()
+                    .and_then(parse_id)
+                    .ok_or_else(|| EtcdError::Refused {
+                        url: url.to_string(),
+                        message: "a member without an ID".to_string(),
+                    })?;
             Ok(EtcdMemberInfo {
                 id,
                 name: m.name,
@@ -122,14 +125,29 @@ fn backoff(attempt: u32) -> Duration {
 pub struct EtcdApi {
     endpoints: Vec<String>,
     http: reqwest::Client,
+    request_timeout: Duration,
 }
 
 impl EtcdApi {
     /// A client for `endpoints` (client URLs such as `http://10.0.0.11:2379`).
     pub fn new(endpoints: Vec<String>) -> Result<Self, EtcdError> {
+        Self::with_timeouts(endpoints, Duration::from_secs(2), Duration::from_secs(5))
+    }
+
+    /// A client that gives up quickly: for looking whether a cluster runs at all (a plan of a
+    /// new cluster, a refresh from a runner that cannot reach it) without slowing the plan.
+    pub fn probe(endpoints: Vec<String>) -> Result<Self, EtcdError> {
+        Self::with_timeouts(endpoints, Duration::from_secs(1), Duration::from_secs(2))
+    }
+
+    fn with_timeouts(
+        endpoints: Vec<String>,
+        connect: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, EtcdError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
+            .connect_timeout(connect)
             .build()
             .map_err(|e| EtcdError::Refused {
                 url: String::new(),
@@ -141,6 +159,7 @@ impl EtcdApi {
                 .map(|e| e.trim_end_matches('/').to_string())
                 .collect(),
             http,
+            request_timeout,
         })
     }
 
@@ -161,7 +180,7 @@ impl EtcdApi {
                 let sent = self
                     .http
                     .post(&url)
-                    .timeout(Duration::from_secs(5))
+                    .timeout(self.request_timeout)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.to_string())
                     .send()
@@ -198,7 +217,11 @@ impl EtcdApi {
                     last,
                 });
             }
-            tracing::info!(path, attempt, "no etcd member answered yet ({last}); retrying");
+            tracing::info!(
+                path,
+                attempt,
+                "no etcd member answered yet ({last}); retrying"
+            );
             if !pause(wait).await {
                 return Err(EtcdError::Stopped);
             }
@@ -208,7 +231,9 @@ impl EtcdApi {
     /// The member list (`MemberList`), linearizable so a member just added is in it.
     pub async fn members(&self, deadline: Duration) -> Result<Vec<EtcdMemberInfo>, EtcdError> {
         let path = "/v3/cluster/member/list";
-        let body = self.call(path, &json!({"linearizable": true}), deadline).await?;
+        let body = self
+            .call(path, &json!({"linearizable": true}), deadline)
+            .await?;
         members_of(&body, path)
     }
 

@@ -9,6 +9,7 @@
 #     after each apply, no other etcd host is replaced, patroni.yml on every database host follows
 #     (through the host bundle), the plan afterwards is empty
 #   - refused at plan, nothing changed: removing two of three members; an even member count
+#   - a learner that cannot catch up is removed again by the rendered promotion script
 #   - a member removed by hand shows in the next plan; the apply adds it back
 #   - no acknowledged commit lost, no failover, throughout
 #
@@ -70,6 +71,23 @@ etcd_suite() {
     check "etcd: the new etcd2 started as existing (not a second bootstrap)" joined_existing
     promoted() { grep -q 'is now a voting member' "$WORK/logs/etcd2-cloud-init.log" "$WORK/logs/etcd2-pgha-etcd-promote.service.log" 2>/dev/null; }
     check "etcd: its host promoted the learner (pgha-etcd-promote)" promoted
+    # The rendered promotion script against a learner whose peer URL nothing serves: it gives up
+    # after its timeout (8 s here instead of 10 minutes), names the URL and removes the learner.
+    unreachable_learner() {
+        local out id script=$WORK/promote-ghost log=$WORK/logs/promote-ghost.log
+        out=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ALL_URLS" member add ghost \
+            --peer-urls=http://127.0.0.19:2380 --learner 2>&1) || { pgha_log "$out"; return 1; }
+        id=$(sed -n 's/^Member \([0-9a-f]*\) added.*/\1/p' <<<"$out")
+        [[ -n $id ]] || return 1
+        sed -e "s/^id=.*/id=$id/" -e "s/^timeout=.*/timeout=8/" \
+            -e "s#^peer_url=.*#peer_url=http://127.0.0.19:2380#" \
+            "$WORK/hosts/etcd2/usr/local/libexec/pgha/pgha-etcd-promote" >"$script"
+        chmod 0755 "$script"
+        ! "$script" >"$log" 2>&1 && grep -q 'http://127.0.0.19:2380.*did not catch up' "$log" &&
+            ! etcd_list | grep -q " $id\$"
+    }
+    check "etcd: a learner that cannot catch up (peer URL unreachable) is removed again by the promotion script, the URL named" \
+        unreachable_learner
     check "etcd: Patroni kept its leader ($leader)" test "$(e2e_leader)" == "$leader"
     check "etcd: the plan after the replacement is empty" day2_plan_empty
 

@@ -20,3 +20,8 @@ resource "pgha_etcd_member" "etcd" {
 #   dcs_hosts = [for m in pgha_etcd_member.etcd : m.client_endpoint]
 # and each instance its cloud-init:
 #   user_data = base64encode(pgha_etcd_member.etcd["pg-etcd-01"].cloud_init)
+#
+# On a running cluster, growing the map (3 -> 5) adds the new members through etcd's API (as
+# learners, promoted by their hosts) and leaves the others' documents alone; shrinking it
+# removes members, refused at plan when a majority would go at once. Replace one member with
+#   terraform apply -replace='pgha_etcd_member.etcd["pg-etcd-02"]'

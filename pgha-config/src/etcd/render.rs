@@ -367,10 +367,7 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
     let install = packages::install(cluster, packages::Role::Etcd);
     let mut services = vec![service];
     if let Some(join) = &cluster.etcd.join {
-        prepare_commands.push(vec![
-            promote_script_path(cluster),
-            "prepare".to_string(),
-        ]);
+        prepare_commands.push(vec![promote_script_path(cluster), "prepare".to_string()]);
         files.push(RenderedFile {
             path: promote_script_path(cluster),
             content: promote_script(cluster, m, join),

@@ -144,10 +144,14 @@ pub fn schema() -> Schema {
              it: known after a member joined a running cluster, read from the member list for \
              the members that bootstrapped together.",
         ))
-        .attribute(Attribute::string("initial_cluster_state").computed().describe(
-            "`new` (bootstrapped with the other members) or `existing` (added to a running \
+        .attribute(
+            Attribute::string("initial_cluster_state")
+                .computed()
+                .describe(
+                "`new` (bootstrapped with the other members) or `existing` (added to a running \
              cluster as a learner, then promoted by its host).",
-        ))
+            ),
+        )
         .attribute(Attribute::string("initial_cluster").computed().describe(
             "`ETCD_INITIAL_CLUSTER` as this member was created with: every member then, as \
              `name=peer_url`.",
@@ -260,7 +264,7 @@ fn build(args: &Value, diags: &mut Diagnostics) -> Option<(Cluster, usize)> {
     };
 
     let listed = map::string_map(args, "members");
-    if listed.len() % 2 == 0 && !flag(args, "allow_even_members", false) {
+    if listed.len().is_multiple_of(2) && !flag(args, "allow_even_members", false) {
         diags.error_at(
             attr("members"),
             "An even number of etcd members",
@@ -472,7 +476,7 @@ impl Renderer for EtcdMemberResource {
 /// `cluster.etcd.join` is set).
 fn outputs(cluster: &Cluster, own: usize) -> Option<Vec<(&'static str, Value)>> {
     {
-        let plan = pgha_config::etcd::render::host_plan(&cluster, own);
+        let plan = pgha_config::etcd::render::host_plan(cluster, own);
         let member = cluster.etcd.members.get(own)?;
         let tls = cluster.etcd.tls.is_some();
         let file_of = |kind: pgha_config::host::FileKind| {
@@ -514,9 +518,9 @@ fn outputs(cluster: &Cluster, own: usize) -> Option<Vec<(&'static str, Value)>> 
 // -------------------------------------------------------------------------------------------
 // Membership on the running cluster
 
-/// How long a plan looks for a running cluster: short, so the first plan of a new cluster (where
-/// nothing answers) stays quick.
-const PROBE: Duration = Duration::from_secs(3);
+/// How long a plan or refresh looks for a running cluster: one pass over the endpoints (1 s to
+/// connect to each), so the first plan of a new cluster, where nothing answers, stays quick.
+const PROBE: Duration = Duration::ZERO;
 /// How long create waits for a learner slot (etcd admits one learner at a time: members added
 /// in one apply join one after the other) and destroy for an answer.
 const JOIN_WAIT: Duration = Duration::from_secs(600);
@@ -552,12 +556,17 @@ fn sibling_urls(state: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The member list, when any of `urls` answers within `wait`.
+/// The member list, when any of `urls` answers within `wait` (one quick pass when zero).
 async fn live_members(urls: Vec<String>, wait: Duration) -> Option<Vec<EtcdMemberInfo>> {
     if urls.is_empty() {
         return None;
     }
-    let api = EtcdApi::new(urls).ok()?;
+    let api = if wait.is_zero() {
+        EtcdApi::probe(urls)
+    } else {
+        EtcdApi::new(urls)
+    }
+    .ok()?;
     match api.members(wait).await {
         Ok(m) => Some(m),
         Err(e) => {
@@ -573,7 +582,7 @@ fn find<'a>(list: &'a [EtcdMemberInfo], state: &Value) -> Option<&'a EtcdMemberI
     let peer = string(state, "peer_url").unwrap_or_default();
     let name = string(state, "name").unwrap_or_default();
     list.iter()
-        .find(|m| m.peer_urls.iter().any(|u| *u == peer))
+        .find(|m| m.peer_urls.contains(&peer))
         .or_else(|| list.iter().find(|m| m.started() && m.name == name))
 }
 
@@ -766,7 +775,8 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
                 match api.add(&peer, true, Duration::from_secs(30)).await {
                     Ok(done) => break done,
                     Err(EtcdError::Refused { message, .. })
-                        if message.contains("too many learner") && started.elapsed() < JOIN_WAIT =>
+                        if message.contains("too many learner")
+                            && started.elapsed() < JOIN_WAIT =>
                     {
                         // etcd admits one learner at a time, and a learner's host starts only
                         // after every member of this apply is created (Terraform orders
@@ -961,15 +971,16 @@ impl Resource for EtcdMemberLive {
                     return None;
                 }
             }
-            None if known => {
-                if live_members(sibling_urls(&response.planned), PROBE)
-                    .await
-                    .is_some()
-                {
-                    response.planned = joining(response.planned);
-                }
-            }
             _ => {}
+        }
+        // A new member of a cluster that runs joins it at apply.
+        if request.prior.is_none()
+            && known
+            && live_members(sibling_urls(&response.planned), PROBE)
+                .await
+                .is_some()
+        {
+            response.planned = joining(response.planned);
         }
         Some(response)
     }
@@ -995,7 +1006,10 @@ impl Resource for EtcdMemberLive {
                 return Some(Value::Null);
             };
             let Some(target) = find(&list, prior).cloned() else {
-                tracing::info!(member = name.as_str(), "not in the etcd member list: nothing to remove");
+                tracing::info!(
+                    member = name.as_str(),
+                    "not in the etcd member list: nothing to remove"
+                );
                 return Some(Value::Null);
             };
             match removal(&list, &target).await {
@@ -1028,7 +1042,11 @@ impl Resource for EtcdMemberLive {
                 );
                 return None;
             }
-            tracing::info!(member = name.as_str(), id = target.hex_id().as_str(), "removed from the etcd cluster");
+            tracing::info!(
+                member = name.as_str(),
+                id = target.hex_id().as_str(),
+                "removed from the etcd cluster"
+            );
             return Some(Value::Null);
         }
         if request.prior.is_none() && !request.planned.get("cloud_init").is_known() {
@@ -1154,5 +1172,96 @@ mod tests {
         let bad = args(&[("address", Value::from("10.0.0.9"))]);
         assert!(EtcdMemberResource::render(&bad, &mut diags).is_none());
         assert_eq!(diags.0[0].attribute, Some(attr("members").key("e1")));
+    }
+
+    /// Members on loopback addresses where nothing listens: "no running cluster", at once.
+    fn idle(names: &[&str]) -> Value {
+        let members: Vec<(&str, Value)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, Value::from(format!("127.0.0.{}", 201 + i))))
+            .collect();
+        Value::object([
+            ("name", Value::from("e1")),
+            ("address", Value::from("127.0.0.201")),
+            ("cluster_name", Value::from("pg")),
+            ("members", Value::object(members)),
+        ])
+    }
+
+    async fn plan(prior: Option<&Value>, proposed: &Value) -> (Option<PlanResponse>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let out = EtcdMemberLive
+            .plan(
+                PlanRequest {
+                    prior,
+                    proposed,
+                    config: proposed,
+                },
+                &mut diags,
+            )
+            .await;
+        (out, diags)
+    }
+
+    #[tokio::test]
+    async fn with_no_cluster_running_the_members_bootstrap_together_known_at_plan() {
+        let (out, diags) = plan(None, &idle(&["e1", "e2", "e3"])).await;
+        assert!(!diags.has_errors(), "{diags:?}");
+        let planned = out.expect("planned").planned;
+        assert_eq!(planned.get("initial_cluster_state"), &Value::from("new"));
+        assert!(planned
+            .get("env_file")
+            .as_str()
+            .is_some_and(|e| e.contains("ETCD_INITIAL_CLUSTER_STATE=\"new\"")));
+        assert_eq!(planned.get("member_id"), &Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_sibling_added_or_removed_keeps_the_documents_of_the_first_boot() {
+        let (out, _) = plan(None, &idle(&["e1", "e2", "e3"])).await;
+        let prior = out.expect("planned").planned;
+        let grown = idle(&["e1", "e2", "e3", "e4", "e5"]);
+        let (out, diags) = plan(Some(&prior), &grown).await;
+        assert!(!diags.has_errors(), "{diags:?}");
+        let planned = out.expect("planned").planned;
+        for k in ["env_file", "cloud_init", "files", "initial_cluster"] {
+            assert_eq!(planned.get(k), prior.get(k), "{k}");
+        }
+        assert_eq!(planned.get("members"), grown.get("members"));
+        // A setting of etcd itself renders again.
+        let mut slower = idle(&["e1", "e2", "e3"]);
+        slower.set("heartbeat_interval_ms", Value::Number(200.0));
+        let (out, _) = plan(Some(&prior), &slower).await;
+        assert_ne!(
+            out.expect("planned").planned.get("env_file"),
+            prior.get("env_file")
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_a_majority_at_once_or_an_even_count_is_refused_at_plan() {
+        let (out, _) = plan(None, &idle(&["e1", "e2", "e3"])).await;
+        let prior = out.expect("planned").planned;
+        let (out, diags) = plan(Some(&prior), &idle(&["e1"])).await;
+        assert!(out.is_none());
+        assert!(
+            diags
+                .0
+                .iter()
+                .any(|d| d.summary.contains("Too many etcd members removed")
+                    && d.attribute == Some(attr("members"))),
+            "{diags:?}"
+        );
+        let (out, diags) = plan(None, &idle(&["e1", "e2"])).await;
+        assert!(out.is_none());
+        assert!(
+            diags.0.iter().any(|d| d.summary.contains("An even number")),
+            "{diags:?}"
+        );
+        let mut allowed = idle(&["e1", "e2"]);
+        allowed.set("allow_even_members", Value::Bool(true));
+        let (out, diags) = plan(None, &allowed).await;
+        assert!(out.is_some() && !diags.has_errors(), "{diags:?}");
     }
 }
