@@ -403,3 +403,47 @@ fn live_changes_stay_out_of_the_first_boot_document() {
         );
     }
 }
+
+/// The tutorial's database host, with 3, 5 and 9 database nodes: `user_data` (base64) and the
+/// bundle together fit OCI's 32,000-byte metadata limit. Prints both sizes (`cargo test -- --nocapture`).
+#[test]
+fn user_data_and_bundle_fit_oci_metadata_for_3_5_and_9_nodes() {
+    use pgha_config::bundle::{bundle, metadata_size, OCI_METADATA_LIMIT};
+    use pgha_config::patroni::render::host_plan;
+    println!(
+        "{:>5} {:>16} {:>12} {:>8}",
+        "nodes", "user_data (b64)", "pgha_bundle", "total"
+    );
+    for n in [3usize, 5, 9] {
+        let mut c = seed();
+        let template = c.nodes[0].clone();
+        c.nodes.truncate(1);
+        for i in 1..n {
+            let mut node = template.clone();
+            node.name = format!("pg-db-{:02}", i + 1);
+            node.address = format!("192.0.2.{}", 100 + i);
+            node.listen_address = None;
+            c.nodes.push(node);
+        }
+        let mut largest = (0, 0, 0);
+        for i in 0..n {
+            let plan = host_plan(&c, i);
+            let doc = cloud_init::render(&plan);
+            let b = bundle(&plan).expect("a database host has a bundle");
+            let size = metadata_size(&doc, Some(&b));
+            assert!(
+                size.fits(),
+                "{n} nodes, {}: {size:?} exceeds {OCI_METADATA_LIMIT}",
+                plan.host
+            );
+            let (_, b64) = cloud_init::sizes(&doc);
+            if size.total() > largest.2 {
+                largest = (b64, b.encoded.len(), size.total());
+            }
+        }
+        println!(
+            "{n:>5} {:>16} {:>12} {:>8}",
+            largest.0, largest.1, largest.2
+        );
+    }
+}

@@ -89,6 +89,15 @@ bundle_suite() {
     check "bundle: pgbackrest.conf on every host: repo1-retention-full=3" \
         bundle_all_have etc/pgbackrest/pgbackrest.conf repo1-retention-full=3
     check "bundle: pgbackrest.conf on every host: process-max=3" bundle_all_have etc/pgbackrest/pgbackrest.conf process-max=3
+    backup_uses_them() {
+        local root job
+        root=$(e2e_root "$WORK" "$(e2e_leader)")
+        job=$root/usr/local/libexec/pgha/pgha-backup
+        (cd / && pgha_as_user postgres "$job" incr) >>"$WORK/logs/bundle-backup.log" 2>&1 || return 1
+        grep -h 'backup command begin' "$root"/var/log/pgbackrest/*-backup.log | tail -n 1 |
+            grep -- '--process-max=3' | grep -q -- '--repo1-retention-full=3'
+    }
+    check "bundle: a backup on the leader runs with process-max 3 and retention 3 (pgBackRest's log)" backup_uses_them
     schedule_changed() {
         for h in "${E2E_DB_HOSTS[@]}"; do
             grep -q '^30 2 \* \* 0 ' <<<"$(bundle_file "$h" etc/cron.d/pgha-backup)" || return 1

@@ -75,12 +75,17 @@ etcd_suite() {
     # after its timeout (8 s here instead of 10 minutes), names the URL and removes the learner.
     unreachable_learner() {
         local out id script=$WORK/promote-ghost log=$WORK/logs/promote-ghost.log
-        out=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ALL_URLS" member add ghost \
-            --peer-urls=http://127.0.0.19:2380 --learner 2>&1) || { pgha_log "$out"; return 1; }
+        # etcd refuses a reconfiguration for a few seconds after a member joined ("unhealthy
+        # cluster" while the newcomer has been connected for less than its health interval).
+        add_ghost() {
+            out=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ALL_URLS" member add ghost \
+                --peer-urls=http://127.0.0.19:2380 --learner 2>&1)
+        }
+        pgha_wait_for "etcd accepting a member add" 30 add_ghost || { pgha_log "$out"; return 1; }
         id=$(sed -n 's/^Member \([0-9a-f]*\) added.*/\1/p' <<<"$out")
         [[ -n $id ]] || return 1
         sed -e "s/^id=.*/id=$id/" -e "s/^timeout=.*/timeout=8/" \
-            -e "s#^peer_url=.*#peer_url=http://127.0.0.19:2380#" \
+            -e "s#^peer_url=.*#peer_url=http://127.0.0.19:2380#" -e "s#etcd\.conf\.join#ghost.join#g" \
             "$WORK/hosts/etcd2/usr/local/libexec/pgha/pgha-etcd-promote" >"$script"
         chmod 0755 "$script"
         ! "$script" >"$log" 2>&1 && grep -q 'http://127.0.0.19:2380.*did not catch up' "$log" &&

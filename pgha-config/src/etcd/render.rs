@@ -183,8 +183,10 @@ if [[ ${{1:-}} == prepare ]]; then
         if list=$(ctl member list 2>&1); then
             while IFS=', ' read -r mid status mname mpeer _; do
                 [[ -n $mid ]] || continue
-                if [[ $mid == "$id" ]]; then
+                # By peer URL: a cluster rebuilt from empty disks gave this member another ID.
+                if [[ $mpeer == "$peer_url" ]]; then
                     mname={name}
+                    id=$mid
                     found=1
                 elif [[ $status != started ]]; then
                     mname=unstarted-$mid
@@ -194,20 +196,25 @@ if [[ ${{1:-}} == prepare ]]; then
         fi
         if ((found)); then
             umask 027
-            printf 'ETCD_INITIAL_CLUSTER="%s"\n' "$initial" >{join_env}.tmp
+            printf 'ETCD_INITIAL_CLUSTER="%s"\nPGHA_ETCD_MEMBER_ID="%s"\n' "$initial" "$id" >{join_env}.tmp
             chgrp {group} {join_env}.tmp
             mv {join_env}.tmp {join_env}
             echo "pgha-etcd-promote: joining the cluster as it is now: $initial"
             exit 0
         fi
         if (($(date +%s) - start >= timeout)); then
-            echo "pgha-etcd-promote: member $id is not in the cluster's member list after ${{timeout}}s: $list" >&2
+            echo "pgha-etcd-promote: no member with peer URL $peer_url in the cluster's member list after ${{timeout}}s: $list" >&2
             exit 1
         fi
-        echo "pgha-etcd-promote: attempt $attempt: the member list does not have $id yet; retrying in 5s"
+        echo "pgha-etcd-promote: attempt $attempt: the member list has no $peer_url yet; retrying in 5s"
         attempt=$((attempt + 1))
         sleep 5
     done
+fi
+# The ID prepare found (the rendered one, unless the cluster was rebuilt from empty disks).
+if [[ -r {join_env} ]]; then
+    found_id=$(sed -n 's/^PGHA_ETCD_MEMBER_ID="\(.*\)"$/\1/p' {join_env})
+    id=${{found_id:-$id}}
 fi
 while true; do
     if out=$(ctl member promote "$id" 2>&1); then
