@@ -536,11 +536,27 @@ fn rendered() -> Rendered<EtcdMemberResource> {
     Rendered::new()
 }
 
+/// Whether the member uses TLS. The provider's etcd client has no client certificate yet, so
+/// with TLS it leaves the membership alone (and says so) rather than guess.
+fn tls_on(state: &Value) -> bool {
+    !state.get("tls").is_null()
+}
+
+const TLS_NOT_YET: &str = "The provider's etcd client does not present client certificates yet, \
+    so with `tls` it does not change the running cluster's membership: a member created now \
+    bootstraps with the others (`new`), and a destroyed one stays in the member list. On a \
+    running cluster use `etcdctl member add --learner` / `member promote` / `member remove` \
+    yourself.";
+
 /// Client URLs of the members in `state`'s `members` map other than this one (the map gives
-/// peer ports only; siblings serve clients on the default port).
+/// peer ports only; siblings serve clients on the default port). None with TLS (see
+/// [`tls_on`]).
 fn sibling_urls(state: &Value) -> Vec<String> {
+    if tls_on(state) {
+        return Vec::new();
+    }
     let own = string(state, "name").unwrap_or_default();
-    let tls = !state.get("tls").is_null();
+    let tls = false;
     map::string_map(state, "members")
         .into_iter()
         .filter(|(name, _)| *name != own)
@@ -912,7 +928,17 @@ impl Resource for EtcdMemberLive {
         if request.proposed.is_null() {
             // Destroy: refused here, before anything (its host first) is destroyed, when the
             // cluster could not lose this member.
-            if let Some(prior) = request.prior {
+            if let Some(prior) = request.prior.filter(|p| tls_on(p)) {
+                diags.warning_at(
+                    attr("tls"),
+                    "etcd membership is not managed with TLS yet",
+                    format!(
+                        "{} will not be removed from the etcd cluster. {TLS_NOT_YET}",
+                        string(prior, "name").unwrap_or_default()
+                    ),
+                );
+            }
+            if let Some(prior) = request.prior.filter(|p| !tls_on(p)) {
                 let mut urls = sibling_urls(prior);
                 urls.extend(string(prior, "client_url"));
                 if let Some(list) = live_members(urls, PROBE).await {
@@ -973,6 +999,13 @@ impl Resource for EtcdMemberLive {
             }
             _ => {}
         }
+        if request.prior.is_none() && known && tls_on(&response.planned) {
+            diags.warning_at(
+                attr("tls"),
+                "etcd membership is not managed with TLS yet",
+                TLS_NOT_YET,
+            );
+        }
         // A new member of a cluster that runs joins it at apply.
         if request.prior.is_none()
             && known
@@ -991,6 +1024,9 @@ impl Resource for EtcdMemberLive {
                 return Some(Value::Null);
             };
             let name = string(prior, "name").unwrap_or_default();
+            if tls_on(prior) {
+                return Some(Value::Null);
+            }
             let mut urls = sibling_urls(prior);
             urls.extend(string(prior, "client_url"));
             let Some(list) = live_members(urls.clone(), Duration::from_secs(10)).await else {
@@ -1061,7 +1097,7 @@ impl Resource for EtcdMemberLive {
 
     async fn read(&self, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let _ = diags;
-        if state.get("cloud_init").is_null() {
+        if state.get("cloud_init").is_null() || tls_on(state) {
             return Some(state.clone());
         }
         let mut urls = sibling_urls(state);
@@ -1263,5 +1299,31 @@ mod tests {
         allowed.set("allow_even_members", Value::Bool(true));
         let (out, diags) = plan(None, &allowed).await;
         assert!(out.is_some() && !diags.has_errors(), "{diags:?}");
+    }
+
+    #[tokio::test]
+    async fn with_tls_the_membership_is_left_alone_and_the_plan_says_so() {
+        let mut with_tls = idle(&["e1", "e2", "e3"]);
+        with_tls.set(
+            "tls",
+            Value::object([
+                ("ca_file", Value::from("/etc/etcd/ca.crt")),
+                ("cert_file", Value::from("/etc/etcd/e1.crt")),
+                ("key_file", Value::from("/etc/etcd/e1.key")),
+                ("client_cert_auth", Value::Null),
+            ]),
+        );
+        assert!(sibling_urls(&with_tls).is_empty());
+        let (out, diags) = plan(None, &with_tls).await;
+        let planned = out.expect("planned").planned;
+        assert_eq!(planned.get("initial_cluster_state"), &Value::from("new"));
+        assert!(
+            diags
+                .0
+                .iter()
+                .any(|d| d.summary.contains("not managed with TLS")
+                    && d.attribute == Some(attr("tls"))),
+            "{diags:?}"
+        );
     }
 }
