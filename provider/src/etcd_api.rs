@@ -121,6 +121,35 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms.min(5_000))
 }
 
+/// How the provider authenticates to members that serve their clients over TLS: the CA that
+/// signed their certificates, and a client certificate and key when they require one
+/// (`--client-cert-auth`).
+#[derive(Clone, Default)]
+pub struct ClientTls {
+    /// PEM of the CA certificate(s); only these are trusted.
+    pub ca_pem: String,
+    /// PEM of the client certificate.
+    pub cert_pem: Option<String>,
+    /// PEM of the client's private key.
+    pub key_pem: Option<String>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("ca_pem", &format!("({} bytes)", self.ca_pem.len()))
+            .field(
+                "cert_pem",
+                &self
+                    .cert_pem
+                    .as_ref()
+                    .map(|c| format!("({} bytes)", c.len())),
+            )
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "(sensitive)"))
+            .finish()
+    }
+}
+
 /// A client for the client URLs of a cluster's members.
 pub struct EtcdApi {
     endpoints: Vec<String>,
@@ -129,30 +158,61 @@ pub struct EtcdApi {
 }
 
 impl EtcdApi {
-    /// A client for `endpoints` (client URLs such as `http://10.0.0.11:2379`).
-    pub fn new(endpoints: Vec<String>) -> Result<Self, EtcdError> {
-        Self::with_timeouts(endpoints, Duration::from_secs(2), Duration::from_secs(5))
+    /// A client for `endpoints` (client URLs such as `http://10.0.0.11:2379`; `https://` ones
+    /// need `tls`).
+    pub fn new(endpoints: Vec<String>, tls: Option<&ClientTls>) -> Result<Self, EtcdError> {
+        Self::with_timeouts(
+            endpoints,
+            tls,
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        )
     }
 
     /// A client that gives up quickly: for looking whether a cluster runs at all (a plan of a
     /// new cluster, a refresh from a runner that cannot reach it) without slowing the plan.
-    pub fn probe(endpoints: Vec<String>) -> Result<Self, EtcdError> {
-        Self::with_timeouts(endpoints, Duration::from_secs(1), Duration::from_secs(2))
+    pub fn probe(endpoints: Vec<String>, tls: Option<&ClientTls>) -> Result<Self, EtcdError> {
+        Self::with_timeouts(
+            endpoints,
+            tls,
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        )
     }
 
     fn with_timeouts(
         endpoints: Vec<String>,
+        tls: Option<&ClientTls>,
         connect: Duration,
         request_timeout: Duration,
     ) -> Result<Self, EtcdError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect)
-            .build()
-            .map_err(|e| EtcdError::Refused {
-                url: String::new(),
-                message: format!("HTTP client: {e}"),
-            })?;
+        let bad = |what: &str, e: reqwest::Error| EtcdError::Refused {
+            url: String::new(),
+            message: format!("{what}: {e}"),
+        };
+        let mut builder = reqwest::Client::builder().connect_timeout(connect);
+        if let Some(t) = tls {
+            // Only the cluster's CA: a public CA's certificate for the same address is not etcd.
+            let roots = reqwest::Certificate::from_pem_bundle(t.ca_pem.as_bytes())
+                .map_err(|e| bad("the etcd CA certificate is not PEM", e))?;
+            if roots.is_empty() {
+                return Err(EtcdError::Refused {
+                    url: String::new(),
+                    message: "the etcd CA (`api_tls.ca_pem`) holds no PEM certificate".to_string(),
+                });
+            }
+            builder = builder.tls_certs_only(roots);
+            if let (Some(cert), Some(key)) = (&t.cert_pem, &t.key_pem) {
+                let pem = format!("{}\n{}", cert.trim_end(), key.trim_end());
+                builder =
+                    builder
+                        .identity(reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| {
+                            bad("the etcd client certificate or key is not PEM", e)
+                        })?);
+            }
+        }
+        let http = builder.build().map_err(|e| bad("HTTP client", e))?;
         Ok(EtcdApi {
             endpoints: endpoints
                 .into_iter()
@@ -281,22 +341,24 @@ impl EtcdApi {
     }
 }
 
-/// Whether the member serving `client_url` answers and is healthy (`GET /health`: etcd says
-/// `"health": "true"` when it has a leader and its store answers).
-pub async fn healthy(client_url: &str) -> bool {
-    let Ok(http) = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-    else {
-        return false;
-    };
-    let url = format!("{}/health", client_url.trim_end_matches('/'));
-    match http.get(&url).timeout(Duration::from_secs(3)).send().await {
-        Ok(r) => serde_json::from_str::<Json>(&r.text().await.unwrap_or_default())
-            .ok()
-            .and_then(|j| j.get("health").and_then(Json::as_str).map(|h| h == "true"))
-            .unwrap_or(false),
-        Err(_) => false,
+impl EtcdApi {
+    /// Whether the member serving `client_url` answers and is healthy (`GET /health`: etcd says
+    /// `"health": "true"` when it has a leader and its store answers).
+    pub async fn healthy(&self, client_url: &str) -> bool {
+        let url = format!("{}/health", client_url.trim_end_matches('/'));
+        match self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+        {
+            Ok(r) => serde_json::from_str::<Json>(&r.text().await.unwrap_or_default())
+                .ok()
+                .and_then(|j| j.get("health").and_then(Json::as_str).map(|h| h == "true"))
+                .unwrap_or(false),
+            Err(_) => false,
+        }
     }
 }
 

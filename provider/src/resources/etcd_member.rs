@@ -33,7 +33,7 @@ use super::cluster_map::{
     nonempty, number, platform, platform_block, report, steps, string, HostKind, Step::I, Step::K,
 };
 use super::rendering::{arguments, errors_only, Rendered, Renderer, SCHEMA_VERSION};
-use crate::etcd_api::{quorum, EtcdApi, EtcdError, EtcdMemberInfo};
+use crate::etcd_api::{quorum, ClientTls, EtcdApi, EtcdError, EtcdMemberInfo};
 use async_trait::async_trait;
 use pgha_config::etcd::EtcdJoin;
 use std::time::{Duration, Instant};
@@ -69,6 +69,25 @@ pub fn schema() -> Schema {
     .attribute(Attribute::bool("client_cert_auth").describe(
         "Require clients (Patroni) to present a certificate signed by `ca_file`. Default `false`.",
     ));
+    let api_tls = Block::new(
+        "How the provider reaches the members' client URLs when `tls` is set, to add and remove \
+         members: PEM strings (from the `hashicorp/tls` provider, OCI Certificates, files). \
+         Without it, a member with `tls` leaves the running cluster's membership alone.",
+    )
+    .attribute(
+        Attribute::string("ca_pem")
+            .required()
+            .describe("The CA that signed the members' certificates; the only one trusted."),
+    )
+    .attribute(
+        Attribute::string("cert_pem")
+            .describe("A client certificate the members accept (with `client_cert_auth`)."),
+    )
+    .attribute(
+        Attribute::string("key_pem")
+            .sensitive()
+            .describe("The client certificate's private key. Stored in Terraform state."),
+    );
     let block =
         Block::new(
             "One etcd member of the cluster's DCS: renders its environment file, systemd unit and \
@@ -189,6 +208,7 @@ pub fn schema() -> Schema {
                 .describe("`http(s)://address:peer_port`."),
         )
         .block("tls", NestingMode::Single, tls)
+        .block("api_tls", NestingMode::Single, api_tls)
         .block(
             "platform",
             NestingMode::Single,
@@ -527,7 +547,7 @@ const JOIN_WAIT: Duration = Duration::from_secs(600);
 const REMOVE_WAIT: Duration = Duration::from_secs(60);
 /// The arguments whose change leaves a member's documents as they are: they were its first
 /// boot's, and etcd reads `ETCD_INITIAL_*` only then.
-const MEMBERSHIP_ONLY: &[&str] = &["members", "allow_even_members"];
+const MEMBERSHIP_ONLY: &[&str] = &["members", "allow_even_members", "api_tls"];
 
 /// The `pgha_etcd_member` resource: rendering plus membership on the running cluster.
 pub struct EtcdMemberLive;
@@ -536,27 +556,57 @@ fn rendered() -> Rendered<EtcdMemberResource> {
     Rendered::new()
 }
 
-/// Whether the member uses TLS. The provider's etcd client has no client certificate yet, so
-/// with TLS it leaves the membership alone (and says so) rather than guess.
+/// Whether the member uses TLS but the provider was given no way to reach it (`api_tls`): then
+/// it leaves the membership alone (and says so) rather than guess.
 fn tls_on(state: &Value) -> bool {
-    !state.get("tls").is_null()
+    !state.get("tls").is_null() && state.get("api_tls").is_null()
 }
 
-const TLS_NOT_YET: &str = "The provider's etcd client does not present client certificates yet, \
-    so with `tls` it does not change the running cluster's membership: a member created now \
-    bootstraps with the others (`new`), and a destroyed one stays in the member list. On a \
-    running cluster use `etcdctl member add --learner` / `member promote` / `member remove` \
-    yourself.";
+const TLS_NOT_YET: &str = "The members serve clients over TLS and `api_tls` is not set, so the \
+    provider cannot reach them and leaves the running cluster's membership alone: a member \
+    created now bootstraps with the others (`new`), and a destroyed one stays in the member \
+    list. Set `api_tls`, or use `etcdctl member add --learner` / `member promote` / \
+    `member remove` yourself.";
+
+/// The provider's TLS client settings (`api_tls`), when the members use TLS.
+fn client_tls(state: &Value) -> Option<ClientTls> {
+    let t = state.get("api_tls");
+    if t.is_null() || state.get("tls").is_null() {
+        return None;
+    }
+    Some(ClientTls {
+        ca_pem: string(t, "ca_pem").unwrap_or_default(),
+        cert_pem: nonempty(t, "cert_pem"),
+        key_pem: nonempty(t, "key_pem"),
+    })
+}
+
+/// A client for `urls` with `state`'s TLS settings; `quick` for one fast pass.
+fn client_for(state: &Value, urls: Vec<String>, quick: bool) -> Option<EtcdApi> {
+    let tls = client_tls(state);
+    let made = if quick {
+        EtcdApi::probe(urls, tls.as_ref())
+    } else {
+        EtcdApi::new(urls, tls.as_ref())
+    };
+    match made {
+        Ok(api) => Some(api),
+        Err(e) => {
+            tracing::warn!("etcd client not built: {e}");
+            None
+        }
+    }
+}
 
 /// Client URLs of the members in `state`'s `members` map other than this one (the map gives
-/// peer ports only; siblings serve clients on the default port). None with TLS (see
-/// [`tls_on`]).
+/// peer ports only; siblings serve clients on the default port). None with TLS and no
+/// `api_tls` (see [`tls_on`]).
 fn sibling_urls(state: &Value) -> Vec<String> {
     if tls_on(state) {
         return Vec::new();
     }
     let own = string(state, "name").unwrap_or_default();
-    let tls = false;
+    let tls = !state.get("tls").is_null();
     map::string_map(state, "members")
         .into_iter()
         .filter(|(name, _)| *name != own)
@@ -572,19 +622,19 @@ fn sibling_urls(state: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The member list, when any of `urls` answers within `wait` (one quick pass when zero).
-async fn live_members(urls: Vec<String>, wait: Duration) -> Option<Vec<EtcdMemberInfo>> {
+/// The member list and a client to go on with, when any of `urls` answers within `wait` (one
+/// quick pass when zero).
+async fn live_members(
+    state: &Value,
+    urls: Vec<String>,
+    wait: Duration,
+) -> Option<(Vec<EtcdMemberInfo>, EtcdApi)> {
     if urls.is_empty() {
         return None;
     }
-    let api = if wait.is_zero() {
-        EtcdApi::probe(urls)
-    } else {
-        EtcdApi::new(urls)
-    }
-    .ok()?;
+    let api = client_for(state, urls, wait.is_zero())?;
     match api.members(wait).await {
-        Ok(m) => Some(m),
+        Ok(m) => Some((m, api)),
         Err(e) => {
             tracing::info!("etcd member list not read: {e}");
             None
@@ -614,7 +664,7 @@ enum Removal {
 }
 
 /// Checks removing `target` from `list` (each voting member's health asked at its client URL).
-async fn removal(list: &[EtcdMemberInfo], target: &EtcdMemberInfo) -> Removal {
+async fn removal(api: &EtcdApi, list: &[EtcdMemberInfo], target: &EtcdMemberInfo) -> Removal {
     if target.is_learner {
         return Removal::Safe;
     }
@@ -622,7 +672,7 @@ async fn removal(list: &[EtcdMemberInfo], target: &EtcdMemberInfo) -> Removal {
     let mut healthy = Vec::new();
     for m in &voting {
         if let Some(url) = m.client_urls.first() {
-            if crate::etcd_api::healthy(url).await {
+            if api.healthy(url).await {
                 healthy.push(m.id);
             }
         }
@@ -672,7 +722,7 @@ async fn voting_margin(api: &EtcdApi) -> Option<String> {
     let mut healthy = 0;
     for m in &voting {
         if let Some(url) = m.client_urls.first() {
-            if crate::etcd_api::healthy(url).await {
+            if api.healthy(url).await {
                 healthy += 1;
             }
         }
@@ -747,12 +797,13 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
     let me = cluster.etcd.members.get(own)?.clone();
     let tls = cluster.etcd.tls.is_some();
     let peer = me.peer_url(tls);
-    let api = match EtcdApi::new(sibling_urls(args)) {
-        Ok(a) => a,
-        Err(e) => {
-            diags.error("Cannot reach the etcd cluster", e.to_string());
-            return None;
-        }
+    let Some(api) = client_for(args, sibling_urls(args), false) else {
+        diags.error_at(
+            attr("api_tls"),
+            "Cannot build the etcd client",
+            "The certificates in `api_tls` are not PEM (see the provider's log).",
+        );
+        return None;
     };
     let list = match api.members(Duration::from_secs(30)).await {
         Ok(l) => l,
@@ -941,9 +992,9 @@ impl Resource for EtcdMemberLive {
             if let Some(prior) = request.prior.filter(|p| !tls_on(p)) {
                 let mut urls = sibling_urls(prior);
                 urls.extend(string(prior, "client_url"));
-                if let Some(list) = live_members(urls, PROBE).await {
+                if let Some((list, api)) = live_members(prior, urls, PROBE).await {
                     if let Some(target) = find(&list, prior) {
-                        if let Removal::WouldLoseQuorum(why) = removal(&list, target).await {
+                        if let Removal::WouldLoseQuorum(why) = removal(&api, &list, target).await {
                             diags.error(
                                 "Removing this etcd member would cost the cluster its quorum",
                                 format!(
@@ -1009,7 +1060,7 @@ impl Resource for EtcdMemberLive {
         // A new member of a cluster that runs joins it at apply.
         if request.prior.is_none()
             && known
-            && live_members(sibling_urls(&response.planned), PROBE)
+            && live_members(&response.planned, sibling_urls(&response.planned), PROBE)
                 .await
                 .is_some()
         {
@@ -1029,7 +1080,9 @@ impl Resource for EtcdMemberLive {
             }
             let mut urls = sibling_urls(prior);
             urls.extend(string(prior, "client_url"));
-            let Some(list) = live_members(urls.clone(), Duration::from_secs(10)).await else {
+            let Some((list, api)) =
+                live_members(prior, urls.clone(), Duration::from_secs(10)).await
+            else {
                 diags.warning(
                     "No etcd member answered; nothing removed",
                     format!(
@@ -1048,7 +1101,7 @@ impl Resource for EtcdMemberLive {
                 );
                 return Some(Value::Null);
             };
-            match removal(&list, &target).await {
+            match removal(&api, &list, &target).await {
                 Removal::Safe => {}
                 Removal::NoQuorumNow(why) => {
                     diags.warning(
@@ -1070,7 +1123,6 @@ impl Resource for EtcdMemberLive {
                     return None;
                 }
             }
-            let api = EtcdApi::new(urls).ok()?;
             if let Err(e) = api.remove(target.id, REMOVE_WAIT).await {
                 diags.error(
                     "etcd did not remove the member",
@@ -1102,7 +1154,7 @@ impl Resource for EtcdMemberLive {
         }
         let mut urls = sibling_urls(state);
         urls.extend(string(state, "client_url"));
-        let Some(list) = live_members(urls, PROBE).await else {
+        let Some((list, _)) = live_members(state, urls, PROBE).await else {
             return Some(state.clone());
         };
         match find(&list, state) {
@@ -1314,6 +1366,22 @@ mod tests {
             ]),
         );
         assert!(sibling_urls(&with_tls).is_empty());
+        // With `api_tls` the provider reaches them over https with its own CA and certificate.
+        let mut reachable = with_tls.clone();
+        reachable.set(
+            "api_tls",
+            Value::object([
+                ("ca_pem", Value::from("-----BEGIN CERTIFICATE-----")),
+                ("cert_pem", Value::Null),
+                ("key_pem", Value::Null),
+            ]),
+        );
+        assert!(!tls_on(&reachable));
+        assert_eq!(
+            sibling_urls(&reachable),
+            ["https://127.0.0.202:2379", "https://127.0.0.203:2379"]
+        );
+        assert!(client_tls(&reachable).is_some_and(|t| t.cert_pem.is_none()));
         let (out, diags) = plan(None, &with_tls).await;
         let planned = out.expect("planned").planned;
         assert_eq!(planned.get("initial_cluster_state"), &Value::from("new"));
