@@ -35,6 +35,7 @@ use pgha_config::cloud_init;
 use pgha_config::etcd::render::{environment, host_plan};
 use pgha_config::etcd::EtcdMember;
 use pgha_config::host::{FileKind, HostPlan};
+use pgha_config::pgbackrest::render::cron_to_on_calendar;
 use pgha_config::platform::PlatformPreset;
 use pgha_config::{render_cluster, Cluster};
 
@@ -1109,4 +1110,128 @@ fn etcd_starts_from_rendered_env_files_and_forms_the_cluster() {
         listed.len(),
         start.elapsed().as_secs_f64()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cron schedules and their systemd timers fire at the same times
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The first `n` times (`YYYY-MM-DD HH:MM`, UTC) cron runs `expr` from 2026-01-01 00:00 on, by
+/// crontab(5)'s rule: when either day field starts with `*`, both must match; otherwise either.
+fn cron_fires(expr: &str, n: usize) -> Vec<String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let [minute, hour, dom, month, dow] =
+        pgha_config::schedule::parse_cron_expression(expr).expect("valid cron");
+    let star = fields[2].starts_with('*') || fields[4].starts_with('*');
+    let start = 20_454; // 2026-01-01
+    let mut out = Vec::new();
+    for day in start..start + 20 * 366 {
+        let (y, m, d) = civil_from_days(day);
+        let weekday = ((day + 4).rem_euclid(7)) as u32; // 1970-01-01 was a Thursday
+        let (dom_ok, dow_ok) = (dom.contains(&d), dow.contains(&weekday));
+        let day_ok = if star {
+            dom_ok && dow_ok
+        } else {
+            dom_ok || dow_ok
+        };
+        if !month.contains(&m) || !day_ok {
+            continue;
+        }
+        for h in &hour {
+            for min in &minute {
+                out.push(format!("{y:04}-{m:02}-{d:02} {h:02}:{min:02}"));
+                if out.len() == n {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The first `n` times systemd's calendar parser gives for `on_calendar` from the same start.
+fn timer_fires(on_calendar: &str, n: usize) -> Vec<String> {
+    let o = run(Command::new("systemd-analyze")
+        .env("TZ", "UTC")
+        .arg("calendar")
+        .arg(format!("--iterations={n}"))
+        .arg("--base-time=2025-12-31 23:59:59 UTC")
+        .arg(on_calendar));
+    assert!(
+        o.status.success(),
+        "systemd-analyze calendar {on_calendar:?}: {}",
+        text(&o)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("Next elapse:") || l.contains("Iter. #"))
+        .filter_map(|l| {
+            // "    Next elapse: Thu 2026-01-01 01:00:00 UTC"
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let i = w
+                .iter()
+                .position(|x| x.len() == 10 && x.as_bytes()[4] == b'-')?;
+            Some(format!("{} {}", w[i], w.get(i + 1)?.get(..5)?))
+        })
+        .collect()
+}
+
+/// Every combination of these day, month and weekday fields (cron's steps, ranges, lists and
+/// names; the pairs cron combines with *or*, which no timer can mean, are refused instead), and
+/// a few time fields: the rendered `OnCalendar=` fires on exactly the minutes cron would.
+#[test]
+fn timers_fire_when_cron_would() {
+    let doms = ["*", "*/2", "*/10", "1-15", "5", "1,15", "*/7", "10-20/5"];
+    let months = ["*", "*/2", "1-6", "mar", "nov-dec"];
+    let dows = ["*", "1", "1-5", "*/2", "0,6", "7", "mon-fri", "*/3"];
+    let mut cases = Vec::new();
+    for dom in doms {
+        for month in months {
+            for dow in dows {
+                cases.push(format!("0 1 {dom} {month} {dow}"));
+            }
+        }
+    }
+    cases.extend(["*/20 */6 * * *", "5,35 2-4 * * 1-5", "0 0-23/8 */3 * *"].map(String::from));
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for expr in &cases {
+        let fields: Vec<&str> = expr.split_whitespace().collect();
+        let either = !fields[2].starts_with('*') && !fields[4].starts_with('*');
+        match cron_to_on_calendar(expr) {
+            None if either => continue,
+            None => failures.push(format!("{expr}: no OnCalendar= rendered")),
+            Some(_) if either => failures.push(format!(
+                "{expr}: cron runs when either day field matches; no timer can say that"
+            )),
+            Some(cal) => {
+                // Cron's side is counted over 20 years: a schedule that fires once a year has
+                // fewer firings there, and only those are compared.
+                let (want, mut got) = (cron_fires(expr, 24), timer_fires(&cal, 24));
+                got.truncate(want.len());
+                if want.len() < 5 || want != got {
+                    failures.push(format!(
+                        "{expr} -> {cal}:\n  cron:  {:?}\n  timer: {:?}",
+                        &want[..want.len().min(6)],
+                        &got[..got.len().min(6)]
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "only {checked} schedules compared");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

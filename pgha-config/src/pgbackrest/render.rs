@@ -586,20 +586,21 @@ pub fn log_cleanup_script(cluster: &Cluster) -> String {
 /// day of month and day of week are restricted (cron runs when *either* matches, systemd only
 /// when both do). Validation (B015, C018) calls this to reject schedules a timer cannot express.
 ///
+/// crontab(5) (Vixie cron, cronie, Debian's cron): a day field whose text starts with `*` makes
+/// the two day fields combine with *and*, like systemd; `*/2` still selects only the odd days.
 /// Steps, ranges and lists are expanded into lists (`*/15` minutes → `00,15,30,45`), days of
 /// the week become names with ranges (`1-6` → `Mon..Sat`), and a field selecting every value
 /// becomes `*`.
 pub fn cron_to_on_calendar(expr: &str) -> Option<String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     let [minute, hour, dom, month, dow] = parse_cron_expression(expr).ok()?;
-    // crontab(5): a day field "restricts" unless it starts with `*`.
     let dom_star = fields.get(2)?.starts_with('*');
     let dow_star = fields.get(4)?.starts_with('*');
     if !dom_star && !dow_star {
         return None;
     }
     let list = |set: &std::collections::BTreeSet<u32>, lo: u32, hi: u32| -> String {
-        if set.len() as u32 == hi - lo + 1 {
+        if (lo..=hi).all(|v| set.contains(&v)) {
             "*".to_string()
         } else {
             set.iter()
@@ -608,21 +609,14 @@ pub fn cron_to_on_calendar(expr: &str) -> Option<String> {
                 .join(",")
         }
     };
-    let date = format!(
-        "*-{}-{}",
-        list(&month, 1, 12),
-        if dom_star {
-            "*".to_string()
-        } else {
-            list(&dom, 1, 31)
-        }
-    );
+    let date = format!("*-{}-{}", list(&month, 1, 12), list(&dom, 1, 31));
     let time = format!("{}:{}:00", list(&hour, 0, 23), list(&minute, 0, 59));
-    if dow_star || dow.len() == 7 {
+    // Day of week 7 is Sunday too (the parser folds it onto 0).
+    let days: Vec<u32> = (0..7).filter(|d| dow.contains(d)).collect();
+    if days.len() == 7 {
         return Some(format!("{date} {time}"));
     }
     const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    let days: Vec<u32> = dow.iter().copied().filter(|d| *d < 7).collect();
     let mut parts = Vec::new();
     let mut i = 0;
     while i < days.len() {
