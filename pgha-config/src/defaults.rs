@@ -29,6 +29,9 @@ pub const ETCD_ELECTION_TIMEOUT_MS: u32 = 1000;
 /// it again (`pgha-etcd-promote`). A learner copies the leader's snapshot and log: for a
 /// Patroni store (a few megabytes) that takes seconds; ten minutes covers a slow link.
 pub const ETCD_PROMOTE_TIMEOUT_SECS: u32 = 600;
+/// How long a joining etcd member's host waits for any member of the cluster to answer before
+/// it bootstraps with the configured members instead (see `EtcdJoin::bootstrap_cluster`).
+pub const ETCD_JOIN_FALLBACK_SECS: u32 = 60;
 
 /// Patroni REST API port.
 pub const RESTAPI_PORT: u16 = 8008;

@@ -72,6 +72,9 @@ fn join_variant() -> Cluster {
         member_id: "8e9e05c52164694d".to_string(),
         endpoints: vec!["http://192.0.2.4:2379".to_string()],
         promote_timeout_seconds: 600,
+        bootstrap_cluster: Some(
+            "pg-etcd-01=http://192.0.2.4:2380,pg-etcd-02=http://192.0.2.5:2380".to_string(),
+        ),
     });
     c
 }

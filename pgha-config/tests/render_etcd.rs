@@ -219,6 +219,7 @@ fn a_joining_member_starts_as_existing_and_promotes_itself() {
             "http://192.0.2.5:2379".to_string(),
         ],
         promote_timeout_seconds: 120,
+        bootstrap_cluster: None,
     });
     let m = &cluster.etcd.members[2];
     let env = environment(&cluster, m);

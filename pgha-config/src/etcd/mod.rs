@@ -113,6 +113,14 @@ pub struct EtcdJoin {
     /// so a member that cannot join leaves the cluster as it was.
     #[serde(default = "promote_timeout")]
     pub promote_timeout_seconds: u32,
+    /// `ETCD_INITIAL_CLUSTER` of a bootstrap of the configured members (what the members that
+    /// started together were given). When no member answers at first boot for
+    /// [`crate::defaults::ETCD_JOIN_FALLBACK_SECS`] (every host rebuilt from empty disks, as in
+    /// a restore), the host bootstraps with the others instead of waiting for a cluster that is
+    /// gone. This cannot split a running cluster: a bootstrap needs a majority of these members,
+    /// and members that have data never join a new cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_cluster: Option<String>,
 }
 
 fn promote_timeout() -> u32 {

@@ -167,6 +167,7 @@ export ETCDCTL_API=3
 id={id}
 peer_url={peer}
 timeout={timeout}
+bootstrap={bootstrap}
 ctl() {{
     {etcdctl} --endpoints={endpoints}{tls} --dial-timeout=2s --command-timeout=10s "$@"
 }}
@@ -181,6 +182,7 @@ if [[ ${{1:-}} == prepare ]]; then
         initial=""
         found=0
         if list=$(ctl member list 2>&1); then
+            answered=1
             while IFS=', ' read -r mid status mname mpeer _; do
                 [[ -n $mid ]] || continue
                 # By peer URL: a cluster rebuilt from empty disks gave this member another ID.
@@ -193,6 +195,17 @@ if [[ ${{1:-}} == prepare ]]; then
                 fi
                 initial+="${{initial:+,}}$mname=$mpeer"
             done <<<"$list"
+        fi
+        if ((!found)) && [[ -n $bootstrap ]] && [[ -z ${{answered:-}} ]] &&
+            (($(date +%s) - start >= {fallback})); then
+            # Nothing answered at all: every member is being rebuilt (a restore). Start together
+            # with the others, as the first members did.
+            umask 027
+            printf 'ETCD_INITIAL_CLUSTER="%s"\nETCD_INITIAL_CLUSTER_STATE="new"\nPGHA_ETCD_MEMBER_ID=""\n' "$bootstrap" >{join_env}.tmp
+            chgrp {group} {join_env}.tmp
+            mv {join_env}.tmp {join_env}
+            echo "pgha-etcd-promote: no member answered for {fallback}s: bootstrapping with the configured members ($bootstrap)"
+            exit 0
         fi
         if ((found)); then
             umask 027
@@ -212,6 +225,10 @@ if [[ ${{1:-}} == prepare ]]; then
     done
 fi
 # The ID prepare found (the rendered one, unless the cluster was rebuilt from empty disks).
+if [[ -r {join_env} ]] && grep -q '^ETCD_INITIAL_CLUSTER_STATE="new"' {join_env}; then
+    echo "pgha-etcd-promote: bootstrapped with the configured members; nothing to promote"
+    exit 0
+fi
 if [[ -r {join_env} ]]; then
     found_id=$(sed -n 's/^PGHA_ETCD_MEMBER_ID="\(.*\)"$/\1/p' {join_env})
     id=${{found_id:-$id}}
@@ -251,6 +268,8 @@ done
         etcdctl = q(&etcdctl(cluster)),
         endpoints = q(&join.endpoints.join(",")),
         data_dir = q(&cluster.layout().etcd_data_dir),
+        bootstrap = q(join.bootstrap_cluster.as_deref().unwrap_or("")),
+        fallback = crate::defaults::ETCD_JOIN_FALLBACK_SECS,
         join_env = q(&join_env_path(cluster)),
         group = q(&cluster.layout().etcd_user),
     )

@@ -904,6 +904,8 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
         id = added.hex_id().as_str(),
         "added to the etcd cluster as a learner; its host promotes it once it has caught up"
     );
+    // What the configured members bootstrap with, for a host that finds no cluster at all.
+    let bootstrap = cluster.etcd.initial_cluster();
     let names = map::string_map(args, "members");
     let mut members = Vec::new();
     let mut own_index = 0;
@@ -948,6 +950,7 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
         member_id: added.hex_id(),
         endpoints,
         promote_timeout_seconds: defaults::ETCD_PROMOTE_TIMEOUT_SECS,
+        bootstrap_cluster: Some(bootstrap),
     });
     let outs = outputs(&cluster, own_index)?;
     let mut state = arguments::<EtcdMemberResource>(args);
