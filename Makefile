@@ -44,6 +44,7 @@ lint-rust:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive examples
 	$(CARGO) run -q -p terraform-provider-pgha -- docs --check
+	python3 scripts/check-msrv.py
 
 test-rust:
 	$(CARGO) test --workspace
@@ -51,7 +52,7 @@ test-rust:
 ## The reconcile unit against the metadata stand-in on one rendered host: refusals, an applied
 ## bundle with owners and modes, a run that changes nothing.
 test-reconcile:
-	$(CARGO) build -p pgha-config --bin pgha
+	$(CARGO) build -p pgha-cli --bin pgha
 	bash tests/reconcile/run.sh
 
 ## The end-to-end suite: a real cluster from the provider's output; leader loss, rejoin,
@@ -64,7 +65,7 @@ test-e2e: build
 ## the rendered cloud-init alone. Needs root, debootstrap, systemd-container, iptables and the
 ## Debian mirror; not part of `make test` (see tests/firstboot/README.md for its wall time).
 test-firstboot:
-	$(CARGO) build -p pgha-config --bin pgha
+	$(CARGO) build -p pgha-cli --bin pgha
 	bash tests/firstboot/run.sh
 
 ## Benchmarks print ratios measured side by side; they are not tests.

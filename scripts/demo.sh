@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 work=${WORK:-.work}/demo
 pgha=${PGHA_BIN:-target/debug/pgha}
-[[ -x $pgha ]] || cargo build -q -p pgha-config
+[[ -x $pgha ]] || cargo build -q -p pgha-cli
 rm -rf "$work"
 mkdir -p "$work"
 

@@ -9,7 +9,7 @@ base=${2:?base dir missing}
 out=${3:?output dir missing}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 pgha=${PGHA_BIN:-$repo/target/debug/pgha}
-[[ -x $pgha ]] || cargo build -q -p pgha-config --bin pgha
+[[ -x $pgha ]] || cargo build -q -p pgha-cli --bin pgha
 mkdir -p "$out/specs"
 mapfile -t hosts < <(/usr/bin/python3 - "$spec" <<'PY'
 import sys, yaml

@@ -131,7 +131,7 @@ trap 'exit 130' INT TERM
 pgha=${PGHA_BIN:-$repo/target/debug/pgha}
 if [[ ! -x $pgha ]]; then
     log "building the pgha CLI"
-    (cd "$repo" && cargo build -q -p pgha-config --bin pgha) || die "cargo build failed"
+    (cd "$repo" && cargo build -q -p pgha-cli --bin pgha) || die "cargo build failed"
 fi
 
 # ---------------------------------------------------------------------------------------------
