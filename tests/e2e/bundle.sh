@@ -111,10 +111,15 @@ bundle_suite() {
 
     # --- passwords ------------------------------------------------------------------------------
     local new_super=Sup3r-rotated-9d4f new_repl=Repl-rotated-3h8k new_admin=Adm1n-rotated-6w2e new_rest=Rest-rotated-1t7y
+    # With a live setting in the same apply: the members still have the previous REST API
+    # password when the provider sends the change.
     day2_merge_vars "{\"superuser_password\": \"$new_super\", \"replication_password\": \"$new_repl\",
-                  \"admin_password\": \"$new_admin\", \"restapi_password\": \"$new_rest\"}"
-    check "bundle: rotating four passwords plans no host change" bundle_no_host_replaced
-    check "bundle: apply the new passwords" day2_apply
+                  \"admin_password\": \"$new_admin\", \"restapi_password\": \"$new_rest\",
+                  \"parameters\": {\"max_connections\": \"150\", \"work_mem\": \"24MB\"}}"
+    check "bundle: rotating four passwords (and work_mem) plans no host change" bundle_no_host_replaced
+    check "bundle: apply the new passwords and work_mem in one apply" day2_apply
+    check "bundle: work_mem 24MB reached every member (sent with the REST API password the members still had)" \
+        pgha_wait_for "work_mem 24MB" 30 day2_all_are "SHOW work_mem" 24MB
     check "bundle: every host reports the bundle with the new passwords applied" \
         bundle_wait_applied "the new passwords on every host"
     check "bundle: the admin role logs in with its new password through HAProxy" \
@@ -145,9 +150,14 @@ bundle_suite() {
         done
     }
     check "bundle: no new password in any plan or apply output" no_new_secret_in_output
-    day2_merge_vars '{"superuser_password": null, "replication_password": null, "admin_password": null, "restapi_password": null}'
-    back() { day2_apply && bundle_wait_applied "the first passwords again" && bundle_login user=app_admin password=Adm1n-local-e2e-2p6z; }
-    check "bundle: rotating back: applied everywhere, the first admin password logs in again" back
+    day2_merge_vars '{"superuser_password": null, "replication_password": null, "admin_password": null, "restapi_password": null,
+                      "parameters": {"max_connections": "150", "work_mem": "16MB"}}'
+    back() {
+        day2_apply && bundle_wait_applied "the first passwords again" &&
+            bundle_login user=app_admin password=Adm1n-local-e2e-2p6z &&
+            pgha_wait_for "work_mem 16MB" 30 day2_all_are "SHOW work_mem" 16MB
+    }
+    check "bundle: rotating back (with work_mem back to 16MB): applied everywhere, the first admin password logs in again" back
     check "bundle: the cluster is healthy after the rotations" e2e_wait_healthy 60
 
     day2_writer_stop

@@ -1210,6 +1210,7 @@ async fn converge(
     args: &Value,
     r: &Rendered,
     create: bool,
+    previous: Option<&Value>,
     diags: &mut Diagnostics,
 ) -> Option<Option<Vec<String>>> {
     let limit = if create {
@@ -1224,13 +1225,20 @@ async fn converge(
         .restapi
         .as_ref()
         .is_some_and(|a| a.password.is_reference());
-    let api = match api_of(&r.spec) {
+    let mut api = match api_of(&r.spec) {
         Ok(api) => api,
         Err(e) => {
             api_error(diags, "Patroni REST API client", &e, restapi_ref);
             return None;
         }
     };
+    // The REST API credentials the hosts had before this apply: a new password reaches them
+    // through their bundles at their next reconcile run, after this apply.
+    let previous_api = previous
+        .and_then(|p| p.get("spec").as_str())
+        .and_then(|t| serde_json::from_str::<ClusterSpec>(t).ok())
+        .filter(|old| old.cluster.secrets.restapi != r.spec.cluster.secrets.restapi)
+        .and_then(|old| api_of(&old).ok());
     // A create probes briefly: usually the hosts do not exist yet.
     let first = if create {
         Duration::from_secs(4)
@@ -1264,7 +1272,17 @@ async fn converge(
     if let Some(patch) = merge_patch(&live, &r.desired, NOT_OWNED) {
         tracing::info!(patch = %patch, "PATCH /config");
         let left = deadline.saturating_duration_since(Instant::now());
-        if let Err(e) = api.patch_config(&patch, left).await {
+        let mut sent = api.patch_config(&patch, left).await;
+        if let (Err(ApiError::Refused { status: 401, .. }), Some(old)) = (&sent, previous_api) {
+            tracing::info!(
+                "the members refused the new REST API password (they get it with their next \
+                 bundle): sending the change with the previous one"
+            );
+            let left = deadline.saturating_duration_since(Instant::now());
+            sent = old.patch_config(&patch, left).await;
+            api = old;
+        }
+        if let Err(e) = sent {
             api_error(diags, "Patroni refused the configuration", &e, restapi_ref);
             return None;
         }
@@ -1441,7 +1459,7 @@ impl Resource for PatroniClusterResource {
         super::rendering::errors_only(found, diags);
         let r = rendered.filter(|_| !failed)?;
         let create = prior.is_none();
-        let pending = converge(&args, &r, create, diags).await?;
+        let pending = converge(&args, &r, create, request.prior, diags).await?;
         let pending = list_value(&pending.unwrap_or_default());
         Some(with_outputs(args, &r, pending))
     }
