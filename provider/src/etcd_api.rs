@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::patroni_api::pause;
+use crate::patroni_api::{backoff, pause};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +113,6 @@ fn members_of(body: &Json, url: &str) -> Result<Vec<EtcdMemberInfo>, EtcdError> 
             })
         })
         .collect()
-}
-
-/// The delay before retry number `attempt` (1-based): 0.5 s doubling up to 5 s.
-fn backoff(attempt: u32) -> Duration {
-    let ms = 500u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(4));
-    Duration::from_millis(ms.min(5_000))
 }
 
 /// How the provider authenticates to members that serve their clients over TLS: the CA that

@@ -221,8 +221,9 @@ pub async fn pause(d: Duration) -> bool {
     }
 }
 
-/// The delay before retry number `attempt` (1-based): 0.5 s doubling up to 5 s.
-fn backoff(attempt: u32) -> Duration {
+/// The delay before retry number `attempt` (1-based): 0.5 s doubling up to 5 s. Shared with the
+/// etcd client.
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ms = 500u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(4));
     Duration::from_millis(ms.min(5_000))
 }
