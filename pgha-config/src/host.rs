@@ -197,12 +197,11 @@ pub fn render_cluster(
     if has_errors(&diagnostics) {
         return Err(RenderRefused(diagnostics));
     }
-    let mut plans = Vec::new();
-    for i in 0..cluster.etcd.members.len() {
-        plans.push(crate::etcd::render::host_plan(cluster, i));
-    }
-    for i in 0..cluster.nodes.len() {
-        plans.push(crate::patroni::render::host_plan(cluster, i));
-    }
+    let plans = (0..cluster.etcd.members.len())
+        .filter_map(|i| crate::etcd::render::host_plan(cluster, i))
+        .chain(
+            (0..cluster.nodes.len()).filter_map(|i| crate::patroni::render::host_plan(cluster, i)),
+        )
+        .collect();
     Ok((plans, diagnostics))
 }

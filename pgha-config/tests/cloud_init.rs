@@ -179,7 +179,7 @@ fn etcd_host_document_shape() {
 fn packages_turn_on_package_update() {
     let mut cluster = seed();
     cluster.platform.preset = pgha_config::platform::PlatformPreset::Debian;
-    let plan = pgha_config::etcd::render::host_plan(&cluster, 0);
+    let plan = pgha_config::etcd::render::host_plan(&cluster, 0).expect("a host of the cluster");
     let v = parse(&cloud_init::render(&plan));
     assert_eq!(v["package_update"].as_bool(), Some(true));
     let pkgs: Vec<String> = serde_norway::from_value(v["packages"].clone()).unwrap();
@@ -339,9 +339,9 @@ fn live_changes_stay_out_of_the_first_boot_document() {
     use pgha_config::secret::Secret;
     use pgha_config::Cluster;
     let base = seed();
-    let doc = |c: &Cluster| cloud_init::render(&host_plan(c, 0));
+    let doc = |c: &Cluster| cloud_init::render(&host_plan(c, 0).expect("a host of the cluster"));
     let hash = |c: &Cluster| {
-        pgha_config::bundle::bundle(&host_plan(c, 0))
+        pgha_config::bundle::bundle(&host_plan(c, 0).expect("a host of the cluster"))
             .expect("a database host has a bundle")
             .hash
     };
@@ -427,7 +427,7 @@ fn user_data_and_bundle_fit_oci_metadata_for_3_5_and_9_nodes() {
         }
         let mut largest = (0, 0, 0);
         for i in 0..n {
-            let plan = host_plan(&c, i);
+            let plan = host_plan(&c, i).expect("a host of the cluster");
             let doc = cloud_init::render(&plan);
             let b = bundle(&plan).expect("a database host has a bundle");
             let size = metadata_size(&doc, Some(&b));

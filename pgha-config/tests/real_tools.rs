@@ -975,7 +975,7 @@ fn etcd_starts_from_rendered_env_files_and_forms_the_cluster() {
         // One "host" per member: its own root, as on separate machines.
         let mut host = cluster.clone();
         host.platform.root = Some(tmp.path().join(&m.name).display().to_string());
-        let plan = host_plan(&host, i);
+        let plan = host_plan(&host, i).expect("a host of the cluster");
         for d in &plan.directories {
             fs::create_dir_all(&d.path).expect("mkdir");
             fs::set_permissions(&d.path, fs::Permissions::from_mode(d.mode)).expect("chmod");

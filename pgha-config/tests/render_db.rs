@@ -108,7 +108,9 @@ fn variants() -> Vec<(&'static str, Cluster)> {
 }
 
 fn plans(c: &Cluster) -> Vec<HostPlan> {
-    (0..c.nodes.len()).map(|i| host_plan(c, i)).collect()
+    (0..c.nodes.len())
+        .map(|i| host_plan(c, i).expect("a host of the cluster"))
+        .collect()
 }
 
 fn snapshot_name(variant: &str, host: &str, path: &str) -> String {
@@ -159,7 +161,7 @@ fn seed_files_of_every_node_match_their_snapshots() {
 #[test]
 fn variant_files_of_the_first_node_match_their_snapshots() {
     for (name, c) in variants().into_iter().skip(1) {
-        let plan = host_plan(&c, 0);
+        let plan = host_plan(&c, 0).expect("a host of the cluster");
         insta::assert_snapshot!(format!("{name}__{}__plan", plan.host), summary(&plan));
         for f in &plan.files {
             insta::assert_snapshot!(snapshot_name(name, &plan.host, &f.path), &f.content);
@@ -192,15 +194,15 @@ fn patroni_3_and_4_get_the_same_patroni_yml() {
     let mut c3 = c4.clone();
     c3.patroni.version = 4;
     for i in 0..c4.nodes.len() {
-        let p3 = host_plan(&c3, i);
-        let p4 = host_plan(&c4, i);
+        let p3 = host_plan(&c3, i).expect("a host of the cluster");
+        let p4 = host_plan(&c4, i).expect("a host of the cluster");
         assert_eq!(p3.files[0].content, p4.files[0].content);
     }
 }
 
 #[test]
 fn secrets_decide_file_sensitivity_modes_and_the_resolver() {
-    let seed = host_plan(&seed(), 0);
+    let seed = host_plan(&seed(), 0).expect("a host of the cluster");
     let yml = seed.file("/etc/patroni/patroni.yml").unwrap();
     assert!(
         !yml.sensitive,
@@ -245,7 +247,7 @@ fn secrets_decide_file_sensitivity_modes_and_the_resolver() {
         .content
         .contains("Requires=pgha-resolve-secrets.service\n"));
 
-    let inline = host_plan(&inline_secrets(), 0);
+    let inline = host_plan(&inline_secrets(), 0).expect("a host of the cluster");
     assert!(inline.file(resolver).is_none(), "no reference, no resolver");
     assert_eq!(inline.prepare_commands, seed.prepare_commands);
     let yml = inline.file("/etc/patroni/patroni.yml").unwrap();
@@ -562,7 +564,7 @@ fn pgbackrest_help(conf: &Path, stanza: &str, option: Option<&str>) -> Output {
 fn every_pgbackrest_conf_is_accepted_by_pgbackrest() {
     let dir = tempfile::tempdir().unwrap();
     for (name, c) in variants() {
-        let plan = host_plan(&c, 1);
+        let plan = host_plan(&c, 1).expect("a host of the cluster");
         let f = plan
             .files
             .iter()
@@ -602,7 +604,9 @@ fn every_pgbackrest_conf_is_accepted_by_pgbackrest() {
     }
 
     // The check has teeth: a misspelt option is reported, a bad value is an error.
-    let base = host_plan(&seed(), 0).files[2].content.clone();
+    let base = host_plan(&seed(), 0).expect("a host of the cluster").files[2]
+        .content
+        .clone();
     assert!(base.starts_with("# pgBackRest"), "{base}");
     let bad = dir.path().join("bad-name.conf");
     std::fs::write(
@@ -626,7 +630,7 @@ fn every_pgbackrest_conf_is_accepted_by_pgbackrest() {
 #[test]
 fn timer_schedules_are_valid_systemd_calendar_events() {
     let c = timers();
-    let plan = host_plan(&c, 0);
+    let plan = host_plan(&c, 0).expect("a host of the cluster");
     let timers: Vec<_> = plan
         .files
         .iter()
@@ -719,7 +723,7 @@ fn patroni_validate_config_accepts_a_rendered_patroni_yml() {
             i
         }),
     ] {
-        let plan = host_plan(&cluster, 0);
+        let plan = host_plan(&cluster, 0).expect("a host of the cluster");
         let yml = &plan.files[0];
         assert_eq!(yml.kind, FileKind::PatroniYaml);
         let path = root.path().join(format!("patroni-{label}.yml"));
@@ -735,7 +739,7 @@ fn patroni_validate_config_accepts_a_rendered_patroni_yml() {
     }
 
     // The check has teeth: a misplaced key type is refused.
-    let plan = host_plan(&c, 0);
+    let plan = host_plan(&c, 0).expect("a host of the cluster");
     let broken = plan.files[0]
         .content
         .replace("  ttl: 120\n", "  ttl: soon\n");

@@ -12,7 +12,7 @@ use pgha_config::host::{FileKind, HostRole};
 fn seed_member_files_snapshots() {
     let cluster = seed();
     for (i, m) in cluster.etcd.members.iter().enumerate() {
-        let plan = host_plan(&cluster, i);
+        let plan = host_plan(&cluster, i).expect("a host of the cluster");
         let conf = plan.file("/etc/etcd/etcd.conf").expect("etcd.conf");
         let unit = plan
             .file("/etc/systemd/system/etcd.service")
@@ -25,7 +25,7 @@ fn seed_member_files_snapshots() {
 #[test]
 fn seed_member_plan_shape() {
     let cluster = seed();
-    let plan = host_plan(&cluster, 1);
+    let plan = host_plan(&cluster, 1).expect("a host of the cluster");
     assert_eq!(plan.host, "pg-etcd-02");
     assert_eq!(plan.address, "192.0.2.5");
     assert_eq!(plan.role, HostRole::Etcd);
@@ -189,7 +189,7 @@ fn ipv6_members_are_bracketed_in_urls() {
 fn root_prefixes_data_and_config_paths() {
     let mut cluster = seed();
     cluster.platform.root = Some("/tmp/hosts/etcd1".to_string());
-    let plan = host_plan(&cluster, 0);
+    let plan = host_plan(&cluster, 0).expect("a host of the cluster");
     assert!(plan.file("/tmp/hosts/etcd1/etc/etcd/etcd.conf").is_some());
     assert!(plan
         .file("/tmp/hosts/etcd1/etc/systemd/system/etcd.service")
@@ -204,7 +204,10 @@ fn root_prefixes_data_and_config_paths() {
 #[test]
 fn rendering_is_deterministic() {
     let cluster = seed();
-    assert_eq!(host_plan(&cluster, 0), host_plan(&cluster, 0));
+    assert_eq!(
+        host_plan(&cluster, 0).expect("a host of the cluster"),
+        host_plan(&cluster, 0).expect("a host of the cluster")
+    );
 }
 
 /// A member joining a running cluster says `existing`, and its host promotes the learner after
@@ -224,7 +227,7 @@ fn a_joining_member_starts_as_existing_and_promotes_itself() {
     let m = &cluster.etcd.members[2];
     let env = environment(&cluster, m);
     assert_eq!(value(&env, "ETCD_INITIAL_CLUSTER_STATE"), Some("existing"));
-    let plan = host_plan(&cluster, 2);
+    let plan = host_plan(&cluster, 2).expect("a host of the cluster");
     let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["etcd", "pgha-etcd-promote"]);
     let script = plan
@@ -261,6 +264,6 @@ fn a_joining_member_starts_as_existing_and_promotes_itself() {
     assert!(etcd_start < promote_start, "{doc}");
     // The members that bootstrap together have neither.
     cluster.etcd.join = None;
-    let plan = host_plan(&cluster, 2);
+    let plan = host_plan(&cluster, 2).expect("a host of the cluster");
     assert_eq!(plan.services.len(), 1);
 }

@@ -307,14 +307,10 @@ pub fn promote_service(cluster: &Cluster, member: &EtcdMember) -> Service {
     }
 }
 
-/// Everything the etcd member at `member` (an index into `cluster.etcd.members`) needs.
-///
-/// # Panics
-///
-/// When `member` is not an index of `cluster.etcd.members` (a caller's bug, not user input:
-/// [`crate::host::render_cluster`] only passes valid indexes).
-pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
-    let m = &cluster.etcd.members[member];
+/// Everything the etcd member at `member` (an index into `cluster.etcd.members`) needs; `None`
+/// when the cluster has no such member.
+pub fn host_plan(cluster: &Cluster, member: usize) -> Option<HostPlan> {
+    let m = cluster.etcd.members.get(member)?;
     let layout = cluster.layout();
     let user = layout.etcd_user.clone();
 
@@ -424,7 +420,7 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         }
     }
 
-    HostPlan {
+    Some(HostPlan {
         host: m.name.clone(),
         address: m.address.clone(),
         role: HostRole::Etcd,
@@ -443,7 +439,7 @@ pub fn host_plan(cluster: &Cluster, member: usize) -> HostPlan {
         services,
         live_files: Vec::new(),
         role_passwords: Vec::new(),
-    }
+    })
 }
 
 /// The directory part of an absolute path, if it has one besides `/`.

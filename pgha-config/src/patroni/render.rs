@@ -1009,12 +1009,9 @@ fn tmpfiles(cluster: &Cluster) -> Option<RenderedFile> {
     })
 }
 
-/// Everything the database node at `node` (an index into `cluster.nodes`) needs.
-///
-/// # Panics
-///
-/// When `node` is not an index of `cluster.nodes` (a caller's mistake, never user input).
-pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
+/// Everything the database node at `node` (an index into `cluster.nodes`) needs; `None` when
+/// the cluster has no such node.
+pub fn host_plan(cluster: &Cluster, node: usize) -> Option<HostPlan> {
     host_plan_with(cluster, node, None)
 }
 
@@ -1025,17 +1022,16 @@ pub fn host_plan(cluster: &Cluster, node: usize) -> HostPlan {
 /// start Patroni takes the configuration from the DCS. A tool that changes the settings live
 /// (`PATCH /config`) keeps the document the cluster was created with here, so a live change
 /// does not change a host's first-boot document, which would mean a new machine.
-pub fn host_plan_bootstrapped(cluster: &Cluster, node: usize, bootstrap_dcs: &Mapping) -> HostPlan {
+pub fn host_plan_bootstrapped(
+    cluster: &Cluster,
+    node: usize,
+    bootstrap_dcs: &Mapping,
+) -> Option<HostPlan> {
     host_plan_with(cluster, node, Some(bootstrap_dcs))
 }
 
-fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> HostPlan {
-    let Some(n) = cluster.nodes.get(node) else {
-        panic!(
-            "node index {node} out of range: the cluster has {} nodes",
-            cluster.nodes.len()
-        );
-    };
+fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Option<HostPlan> {
+    let n = cluster.nodes.get(node)?;
     let layout = cluster.layout();
     let pg = layout.postgres_user.clone();
     let service = service(cluster, n);
@@ -1133,7 +1129,7 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
     prepare_commands.push(vec!["systemctl".to_string(), "daemon-reload".to_string()]);
     prepare_commands.push(cmd);
 
-    HostPlan {
+    Some(HostPlan {
         host: n.name.clone(),
         address: n.address.clone(),
         role: HostRole::Database,
@@ -1152,7 +1148,7 @@ fn host_plan_with(cluster: &Cluster, node: usize, dcs: Option<&Mapping>) -> Host
         services,
         live_files,
         role_passwords: role_passwords(cluster),
-    }
+    })
 }
 
 /// The files of a database host that go into its bundle, and what a change of each triggers.

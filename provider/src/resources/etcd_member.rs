@@ -496,7 +496,7 @@ impl Renderer for EtcdMemberResource {
 /// `cluster.etcd.join` is set).
 fn outputs(cluster: &Cluster, own: usize) -> Option<Vec<(&'static str, Value)>> {
     {
-        let plan = pgha_config::etcd::render::host_plan(cluster, own);
+        let plan = pgha_config::etcd::render::host_plan(cluster, own)?;
         let member = cluster.etcd.members.get(own)?;
         let tls = cluster.etcd.tls.is_some();
         let file_of = |kind: pgha_config::host::FileKind| {

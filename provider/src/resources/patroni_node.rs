@@ -419,7 +419,7 @@ impl Renderer for PatroniNodeResource {
         }
         let node = cluster.nodes.get(own)?;
         let plan =
-            pgha_config::patroni::render::host_plan_bootstrapped(&cluster, own, &bootstrap_dcs);
+            pgha_config::patroni::render::host_plan_bootstrapped(&cluster, own, &bootstrap_dcs)?;
         let content = |kind: FileKind| {
             plan.files
                 .iter()
