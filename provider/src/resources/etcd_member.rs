@@ -652,6 +652,23 @@ fn find<'a>(list: &'a [EtcdMemberInfo], state: &Value) -> Option<&'a EtcdMemberI
         .or_else(|| list.iter().find(|m| m.started() && m.name == name))
 }
 
+/// The voting members of `list`, and the IDs of those that answer as healthy at their client URL.
+async fn healthy_voters<'a>(
+    api: &EtcdApi,
+    list: &'a [EtcdMemberInfo],
+) -> (Vec<&'a EtcdMemberInfo>, Vec<u64>) {
+    let voting: Vec<&EtcdMemberInfo> = list.iter().filter(|m| !m.is_learner).collect();
+    let mut healthy = Vec::new();
+    for m in &voting {
+        if let Some(url) = m.client_urls.first() {
+            if api.healthy(url).await {
+                healthy.push(m.id);
+            }
+        }
+    }
+    (voting, healthy)
+}
+
 /// What removing a member would do to the cluster's quorum.
 enum Removal {
     /// Safe: the voting members left include a healthy quorum of their own number.
@@ -668,15 +685,7 @@ async fn removal(api: &EtcdApi, list: &[EtcdMemberInfo], target: &EtcdMemberInfo
     if target.is_learner {
         return Removal::Safe;
     }
-    let voting: Vec<&EtcdMemberInfo> = list.iter().filter(|m| !m.is_learner).collect();
-    let mut healthy = Vec::new();
-    for m in &voting {
-        if let Some(url) = m.client_urls.first() {
-            if api.healthy(url).await {
-                healthy.push(m.id);
-            }
-        }
-    }
+    let (voting, healthy) = healthy_voters(api, list).await;
     let name = |id: u64| {
         list.iter()
             .find(|m| m.id == id)
@@ -718,15 +727,8 @@ async fn removal(api: &EtcdApi, list: &[EtcdMemberInfo], target: &EtcdMemberInfo
 /// members must be a quorum of their number plus one. Says how, or `None`.
 async fn voting_margin(api: &EtcdApi) -> Option<String> {
     let list = api.members(Duration::from_secs(10)).await.ok()?;
-    let voting: Vec<&EtcdMemberInfo> = list.iter().filter(|m| !m.is_learner).collect();
-    let mut healthy = 0;
-    for m in &voting {
-        if let Some(url) = m.client_urls.first() {
-            if api.healthy(url).await {
-                healthy += 1;
-            }
-        }
-    }
+    let (voting, healthy) = healthy_voters(api, &list).await;
+    let healthy = healthy.len();
     let need = quorum(voting.len() + 1);
     (healthy >= need).then(|| {
         format!(
@@ -785,6 +787,22 @@ fn shrink_problem(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
             ),
         );
     }
+}
+
+/// Reports a refused or failed `MemberAdd`.
+fn add_failed<T>(
+    diags: &mut Diagnostics,
+    name: &str,
+    peer: &str,
+    how: &str,
+    e: &EtcdError,
+) -> Option<T> {
+    diags.error_at(
+        attr("name"),
+        "etcd did not add the member",
+        format!("MemberAdd of {name} ({peer}){how}: {e}"),
+    );
+    None
 }
 
 /// Adds this member to the running cluster as a learner and renders its documents from the
@@ -865,14 +883,7 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
                                     );
                                     break done;
                                 }
-                                Err(e) => {
-                                    diags.error_at(
-                                        attr("name"),
-                                        "etcd did not add the member",
-                                        format!("MemberAdd of {} ({peer}): {e}", me.name),
-                                    );
-                                    return None;
-                                }
+                                Err(e) => return add_failed(diags, &me.name, &peer, "", &e),
                             }
                         }
                         attempt += 1;
@@ -887,14 +898,7 @@ async fn join(args: &Value, diags: &mut Diagnostics) -> Option<Value> {
                             return None;
                         }
                     }
-                    Err(e) => {
-                        diags.error_at(
-                            attr("name"),
-                            "etcd did not add the member",
-                            format!("MemberAdd of {} ({peer}) as a learner: {e}", me.name),
-                        );
-                        return None;
-                    }
+                    Err(e) => return add_failed(diags, &me.name, &peer, " as a learner", &e),
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! Each resource module exposes `TYPE_NAME` (the full name, `pgha_...`) and a `schema()`
 //! function. Resources whose outputs are only rendered implement `rendering::Renderer` and are
 //! served through `rendering::Rendered`; the ones that act on a running cluster
-//! (`pgha_patroni_cluster`, `pgha_patroni_switchover`) implement [`tfplugin::Resource`]
+//! (`pgha_patroni_cluster`, `pgha_patroni_switchover`, and `pgha_etcd_member`, which renders
+//! through `Rendered` and adds the membership calls) implement [`tfplugin::Resource`]
 //! themselves. Register each in [`all`]. [`cluster_map`] holds what they share.
 
 use std::sync::Arc;
