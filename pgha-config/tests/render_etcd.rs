@@ -254,7 +254,12 @@ fn a_joining_member_starts_as_existing_and_promotes_itself() {
         .iter()
         .find(|f| f.path.ends_with("/pgha-etcd-promote.service"))
         .expect("the promotion unit");
-    assert!(unit.content.contains(" etcd.service\n"), "{}", unit.content);
+    assert!(
+        unit.content.lines().any(|l| l.starts_with("After=")
+            && l.split_whitespace().any(|u| u.ends_with("etcd.service"))),
+        "ordered after etcd: {}",
+        unit.content
+    );
     assert!(unit.content.contains("Type=oneshot"), "{}", unit.content);
     let doc = pgha_config::cloud_init::render(&plan);
     let etcd_start = doc.find("- etcd.service").expect("etcd started");
